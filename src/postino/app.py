@@ -1,0 +1,119 @@
+"""``create_app()``: the HTTP face of Postino — dialects, device API, media, health, docs."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import logging
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI, Request
+from fastapi.responses import FileResponse, ORJSONResponse, PlainTextResponse
+from sqlalchemy import text
+
+from . import __version__, metrics
+from .core import media as media_store
+from .core.errors import NotFound
+from .core.service import Core
+from .db.migrate import upgrade
+from .dialects import discover
+from .dispatch import scheduler
+from .settings import Settings
+
+log = logging.getLogger("postino")
+
+class BodyLimit:
+    """Refuse request bodies over the cap before anything reads them (413)."""
+
+    def __init__(self, app, max_bytes: int) -> None:  # noqa: ANN001
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope, receive, send) -> None:  # noqa: ANN001
+        if scope["type"] == "http":
+            for name, value in scope.get("headers", ()):
+                if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
+                    response = PlainTextResponse("Request body too large", status_code=413)
+                    await response(scope, receive, send)
+                    return
+        await self.app(scope, receive, send)
+
+
+def create_app(settings: Settings | None = None, core: Core | None = None) -> FastAPI:
+    settings = settings or Settings()
+    settings.ensure_dirs()
+    settings.resolved_secret_key()
+    core = core or Core(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await upgrade(core.db)
+        for hook in app.state.startup_hooks:
+            await hook(core)
+        stop = asyncio.Event()
+        tasks = []
+        if settings.role in ("all", "worker"):
+            tasks.append(asyncio.create_task(scheduler.run(core, stop)))
+        app.state.stop = stop
+        try:
+            yield
+        finally:
+            stop.set()
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await core.db.dispose()
+
+    app = FastAPI(
+        title="Postino",
+        version=__version__,
+        description=(
+            "Self-hosted messaging gateway. Speaks the SmsGateway24 (`/getdata/`), MessaggiSMS "
+            "(`/messages/`) and NusaSMS (`/nusasms_api/1.0/`, `/api/v3/`) APIs, and the device "
+            "protocol of the SMS Gateway for Android app (`/api/mobile/v1`)."
+        ),
+        default_response_class=ORJSONResponse,
+        lifespan=lifespan,
+    )
+    app.state.core = core
+    app.state.settings = settings
+    app.state.startup_hooks = []  # coroutines fn(core) run once the schema is ready
+
+    @app.get("/health", tags=["operations"])
+    async def health() -> ORJSONResponse:
+        """200 when the database answers, 503 when it does not."""
+        try:
+            async with core.reader() as unit:
+                await unit.conn.execute(text("SELECT 1"))
+        except Exception as exc:  # noqa: BLE001
+            return ORJSONResponse({"status": "error", "database": str(type(exc).__name__)}, status_code=503)
+        return ORJSONResponse({"status": "ok", "database": "ok", "version": __version__})
+
+    @app.get("/metrics", tags=["operations"], response_class=PlainTextResponse)
+    async def prometheus_metrics() -> PlainTextResponse:
+        body, content_type = await metrics.render(core)
+        return PlainTextResponse(body, media_type=content_type)
+
+    @app.get("/media/{name}", tags=["media"], include_in_schema=False)
+    async def get_media(name: str, request: Request):  # noqa: ANN202
+        media_id = name.split(".", 1)[0]
+        try:
+            async with core.reader() as unit:
+                path, content_type = await media_store.lookup(unit, media_id)
+        except NotFound:
+            return PlainTextResponse("Not found", status_code=404)
+        return FileResponse(path, media_type=content_type)
+
+    for extra in ("postino.device_api", "postino.web"):
+        with contextlib.suppress(ModuleNotFoundError):
+            module = importlib.import_module(extra)
+            if hasattr(module, "router"):
+                app.include_router(module.router)
+    for dialect in discover():
+        app.include_router(dialect.router)
+        if hasattr(dialect, "install"):
+            dialect.install(app)
+
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    return app

@@ -1,0 +1,1 @@
+"""The domain: accounts, credentials, messages, the queue, billing. No HTTP, no dialect names."""

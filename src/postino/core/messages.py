@@ -1,0 +1,301 @@
+"""Messages: accept (price, charge, store, queue), look up, cancel.
+
+``submit`` is all or nothing: every draft is checked and priced first, the credit is
+debited, then every message and its first event are written in one transaction.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import insert, select, update
+
+from ..db.tables import batches, messages
+from . import billing, lifecycle, routing
+from .accounts import Account
+from .clock import utcnow
+from .errors import InvalidInput, NotFound
+from .segments import count as count_segments
+from .service import Unit
+
+WA_CHARS_PER_CREDIT = 1500
+MAX_BODY = 10_000
+
+
+@dataclass
+class Draft:
+    """One message to one recipient, as a dialect understood the request."""
+
+    recipient: str
+    body: str
+    recipient_raw: str = ""
+    channel: str = "sms"
+    device_id: int | None = None
+    slot: int | None = None
+    sender: str = ""
+    media_url: str | None = None
+    urgent: bool = False
+    priority: float = 1.0
+    due_at: datetime | None = None
+    valid_until: datetime | None = None
+    customer_id: str | None = None
+    fields: dict | None = None
+    extra: dict | None = None
+    force_unicode: bool = False
+    state: str | None = None
+    """Only for inbound messages (``received``); outgoing ones get their state from core."""
+
+
+@dataclass
+class Accepted:
+    ids: list[int]
+    batch_id: int | None
+    cost: dict[str, Decimal] = field(default_factory=dict)
+    states: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Priced:
+    product: str
+    price: Decimal
+    encoding: str
+    segments: int
+
+
+def price_of(account: Account, draft: Draft) -> Priced:
+    """What one message costs: SMS per part x priority; WhatsApp per started 1500 characters or per media."""
+    seg = count_segments(draft.body, force_unicode=draft.force_unicode)
+    if draft.channel == "whatsapp":
+        if draft.media_url:
+            price = account.price("wa_media")
+        else:
+            price = account.price("wa_text") * max(1, math.ceil(len(draft.body) / WA_CHARS_PER_CREDIT))
+        return Priced("wa", price, seg.encoding, seg.parts)
+    price = account.price("sms_segment") * seg.parts * Decimal(str(draft.priority))
+    return Priced("sms", price.quantize(Decimal("0.0001")), seg.encoding, seg.parts)
+
+
+async def open_batch(
+    unit: Unit,
+    account_id: int,
+    kind: str,
+    *,
+    public_id: str | None = None,
+    title: str = "",
+    data: dict | None = None,
+    state: str = "open",
+) -> int:
+    now = utcnow()
+    return int(
+        (
+            await unit.conn.execute(
+                insert(batches)
+                .values(
+                    account_id=account_id,
+                    kind=kind,
+                    public_id=public_id,
+                    title=title[:200],
+                    data=data or {},
+                    state=state,
+                    created_at=now,
+                    updated_at=now,
+                )
+                .returning(batches.c.id)
+            )
+        ).scalar_one()
+    )
+
+
+async def submit(
+    unit: Unit,
+    account: Account,
+    drafts: list[Draft],
+    *,
+    batch_id: int | None = None,
+    hold: bool = False,
+    charge: bool = True,
+    refund_on_failure: bool = False,
+    seq_start: int = 0,
+) -> Accepted:
+    """Accept ``drafts`` for sending.
+
+    ``hold`` keeps them as drafts (an open transaction), uncharged, until ``release``.
+    Raises ``InsufficientCredit``/``CreditExpired`` (nothing written) when the account
+    enforces credit and lacks it, ``NoRoute`` when no phone can take them.
+    """
+    if not drafts:
+        raise InvalidInput("No recipients")
+    now = utcnow()
+    priced = []
+    for index, draft in enumerate(drafts):
+        if len(draft.body) > MAX_BODY:
+            raise InvalidInput(f"Message body longer than {MAX_BODY} characters", field="body", index=index)
+        if draft.priority < 1:
+            raise InvalidInput("priority must be at least 1", field="priority", index=index)
+        priced.append(price_of(account, draft))
+
+    states = []
+    for draft in drafts:
+        if draft.state is not None:
+            states.append(draft.state)
+        elif hold:
+            states.append(lifecycle.DRAFT)
+        elif draft.due_at is not None and draft.due_at > now:
+            states.append(lifecycle.SCHEDULED)
+        else:
+            states.append(lifecycle.QUEUED)
+
+    # Route what names no phone and is going to the queue now.
+    unrouted: dict[str, list[int]] = defaultdict(list)
+    for index, draft in enumerate(drafts):
+        if draft.device_id is None and states[index] == lifecycle.QUEUED:
+            unrouted[draft.channel].append(index)
+    for channel, indexes in unrouted.items():
+        for index, target in zip(indexes, await routing.plan(unit, account.id, channel, len(indexes))):
+            drafts[index].device_id = target.device_id
+            drafts[index].slot = target.slot
+
+    cost: dict[str, Decimal] = defaultdict(Decimal)
+    if charge and not hold:
+        for p, state in zip(priced, states):
+            if state != lifecycle.RECEIVED:
+                cost[p.product] += p.price
+        for product, amount in cost.items():
+            await billing.debit(
+                unit, account.id, product, amount, enforce=account.credit_enforced, batch_id=batch_id
+            )
+
+    rows = []
+    for index, (draft, p, state) in enumerate(zip(drafts, priced, states)):
+        extra = dict(draft.extra or {})
+        if refund_on_failure:
+            extra["refund_on_failure"] = True
+        rows.append(
+            {
+                "account_id": account.id,
+                "batch_id": batch_id,
+                "direction": "in" if state == lifecycle.RECEIVED else "out",
+                "channel": draft.channel,
+                "device_id": draft.device_id,
+                "slot": draft.slot,
+                "recipient": draft.recipient,
+                "recipient_raw": draft.recipient_raw or draft.recipient,
+                "sender": draft.sender,
+                "body": draft.body,
+                "media_url": draft.media_url,
+                "encoding": p.encoding,
+                "segments": p.segments,
+                "state": state,
+                "urgent": draft.urgent,
+                "priority": draft.priority,
+                "due_at": draft.due_at,
+                "valid_until": draft.valid_until,
+                "customer_id": draft.customer_id,
+                "price": p.price if (charge and state != lifecycle.RECEIVED) else Decimal(0),
+                "product": p.product,
+                "fields": draft.fields,
+                "extra": extra or None,
+                "seq": seq_start + index,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+    result = await unit.conn.execute(
+        insert(messages).returning(messages.c.id, sort_by_parameter_order=True), rows
+    )
+    ids = [r[0] for r in result.all()]
+    await lifecycle.record_events(unit, list(zip(ids, states)), at=now)
+    _wake_devices(unit, {d.device_id for d, s in zip(drafts, states) if s == lifecycle.QUEUED and d.device_id})
+    return Accepted(ids=ids, batch_id=batch_id, cost=dict(cost), states=states)
+
+
+def _wake_devices(unit: Unit, device_ids: set[int]) -> None:
+    notifier = unit.core.notifier
+    for device_id in device_ids:
+        unit.after_commit(lambda d=device_id: notifier.publish(("device", d), "MessageEnqueued"))
+
+
+async def release(unit: Unit, account: Account, batch_id: int, *, charge: bool = True) -> list[int]:
+    """Close an open transaction: its drafts go to the queue (or schedule), charged now."""
+    rows = (
+        await unit.conn.execute(
+            select(messages).where(messages.c.batch_id == batch_id, messages.c.state == lifecycle.DRAFT)
+        )
+    ).all()
+    if not rows:
+        return []
+    now = utcnow()
+    cost: dict[str, Decimal] = defaultdict(Decimal)
+    prices: dict[int, Decimal] = {}
+    for row in rows:
+        draft = Draft(recipient=row.recipient, body=row.body, channel=row.channel, media_url=row.media_url,
+                      priority=row.priority)
+        p = price_of(account, draft)
+        prices[row.id] = p.price
+        cost[p.product] += p.price
+    if charge:
+        for product, amount in cost.items():
+            await billing.debit(unit, account.id, product, amount, enforce=account.credit_enforced, batch_id=batch_id)
+    due = [r for r in rows if r.due_at is not None and r.due_at > now]
+    ready = [r for r in rows if not (r.due_at is not None and r.due_at > now)]
+    unrouted = [r for r in ready if r.device_id is None]
+    targets = await routing.plan(unit, account.id, unrouted[0].channel, len(unrouted)) if unrouted else []
+    for row, target in zip(unrouted, targets):
+        await unit.conn.execute(
+            update(messages).where(messages.c.id == row.id).values(device_id=target.device_id, slot=target.slot)
+        )
+    for row in rows:
+        if charge:
+            await unit.conn.execute(update(messages).where(messages.c.id == row.id).values(price=prices[row.id]))
+    await lifecycle.move(unit, [r.id for r in due], lifecycle.SCHEDULED)
+    await lifecycle.move(unit, [r.id for r in ready], lifecycle.QUEUED)
+    device_ids = {r.device_id for r in ready if r.device_id} | {t.device_id for t in targets}
+    _wake_devices(unit, device_ids)
+    return [r.id for r in rows]
+
+
+async def get(unit: Unit, account_id: int, message_id: int) -> Any:
+    """One message row of the account, or ``NotFound`` (also for another account's id)."""
+    row = (
+        await unit.conn.execute(
+            select(messages).where(messages.c.id == message_id, messages.c.account_id == account_id)
+        )
+    ).one_or_none()
+    if row is None:
+        raise NotFound("Message not found")
+    return row
+
+
+async def of_batch(unit: Unit, account_id: int, batch_id: int) -> list[Any]:
+    return list(
+        (
+            await unit.conn.execute(
+                select(messages)
+                .where(messages.c.batch_id == batch_id, messages.c.account_id == account_id)
+                .order_by(messages.c.seq, messages.c.id)
+            )
+        ).all()
+    )
+
+
+async def cancel(unit: Unit, account_id: int, ids: list[int]) -> list[lifecycle.Moved]:
+    """Cancel what has not been taken yet; phones holding one hear ``MessageCancelled``."""
+    moved = await lifecycle.move(
+        unit,
+        ids,
+        lifecycle.CANCELED,
+        only_from=sorted(lifecycle.PENDING),
+        extra_where=messages.c.account_id == account_id,
+    )
+    notifier = unit.core.notifier
+    for m in moved:
+        if m.device_id:
+            unit.after_commit(
+                lambda m=m: notifier.publish(("device", m.device_id), "MessageCancelled", {"messageId": str(m.id)})
+            )
+    return moved

@@ -1,0 +1,67 @@
+"""Phone numbers: what users type, turned into E.164 with libphonenumber's rules.
+
+Users write ``+49 157 52982212``, ``4915752982212``, ``015752982212`` or, through a GET
+query that turned ``+`` into a space, `` 4915752982212``. A leading 0 (not 00) is a
+national number of the account's country; other bare digits are tried as international
+first, then as national.
+"""
+
+from __future__ import annotations
+
+import re
+
+import phonenumbers
+from phonenumbers import NumberParseException, PhoneNumberFormat
+
+from .errors import InvalidInput
+
+_SEPARATORS = re.compile(r"[\s\-().\/]")
+
+
+def _parse(candidate: str, region: str | None) -> phonenumbers.PhoneNumber | None:
+    try:
+        return phonenumbers.parse(candidate, region)
+    except NumberParseException:
+        return None
+
+
+def normalise(raw: str, country: str = "US") -> str:
+    """E.164 form of ``raw`` (``+4915752982212``), or ``InvalidInput``."""
+    text = (raw or "").strip("\t\r\n")
+    if text.startswith(" ") and text.strip()[:1].isdigit():
+        text = "+" + text.strip()
+    text = _SEPARATORS.sub("", text)
+    if text.startswith("00"):
+        text = "+" + text[2:]
+    if not re.fullmatch(r"\+?\d{3,17}", text):
+        raise InvalidInput(f"Invalid phone number {raw!r}", field="phone")
+    candidates: list[tuple[str, str | None]]
+    if text.startswith("+"):
+        candidates = [(text, None)]
+    elif text.startswith("0"):
+        candidates = [(text, country)]
+    else:
+        candidates = [("+" + text, None), (text, country)]
+    possible: phonenumbers.PhoneNumber | None = None
+    for candidate, region in candidates:
+        number = _parse(candidate, region)
+        if number is None:
+            continue
+        if phonenumbers.is_valid_number(number):
+            return phonenumbers.format_number(number, PhoneNumberFormat.E164)
+        if possible is None and phonenumbers.is_possible_number(number):
+            possible = number
+    if possible is not None:
+        return phonenumbers.format_number(possible, PhoneNumberFormat.E164)
+    raise InvalidInput(f"Invalid phone number {raw!r}", field="phone")
+
+
+def digits(e164: str) -> str:
+    """The number without its ``+`` (how NusaSMS and many APIs write it)."""
+    return e164.lstrip("+")
+
+
+def country_prefix(e164: str) -> str:
+    """``+39`` for ``+393491234567``."""
+    number = phonenumbers.parse(e164, None)
+    return f"+{number.country_code}"

@@ -1,0 +1,49 @@
+"""How many SMS parts a text takes, and in which encoding.
+
+GSM 03.38 when every character is in the default alphabet (extension-table characters
+count two septets), else UCS-2 (characters outside the BMP count two units).
+One part holds 160 / 70; each part of a concatenated message 153 / 67.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import gsm0338  # noqa: F401  (registers the "gsm03.38" codec)
+
+GSM_SINGLE, GSM_MULTI = 160, 153
+UCS2_SINGLE, UCS2_MULTI = 70, 67
+
+
+@dataclass(frozen=True)
+class Segments:
+    encoding: str  # "gsm" | "ucs2"
+    parts: int
+    units: int  # septets (gsm) or UTF-16 code units (ucs2)
+    per_part: int
+    remaining: int  # room left in the last part
+
+    @property
+    def data_coding(self) -> int:
+        """SMPP data_coding for this encoding."""
+        return 0 if self.encoding == "gsm" else 8
+
+
+def gsm_septets(text: str) -> int | None:
+    """Septets ``text`` takes in GSM 03.38, or None if a character is not in it."""
+    try:
+        return len(text.encode("gsm03.38"))
+    except UnicodeEncodeError:
+        return None
+
+
+def count(text: str, *, force_unicode: bool = False) -> Segments:
+    septets = None if force_unicode else gsm_septets(text)
+    if septets is not None:
+        encoding, units, single, multi = "gsm", septets, GSM_SINGLE, GSM_MULTI
+    else:
+        encoding, units, single, multi = "ucs2", len(text.encode("utf-16-be")) // 2, UCS2_SINGLE, UCS2_MULTI
+    if units <= single:
+        return Segments(encoding, 1, units, single, single - units)
+    parts = -(-units // multi)
+    return Segments(encoding, parts, units, multi, parts * multi - units)

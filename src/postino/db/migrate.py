@@ -1,0 +1,40 @@
+"""Apply the Alembic migrations shipped inside the package."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from .engine import Database
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def alembic_config() -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    return cfg
+
+
+async def upgrade(db: Database, revision: str = "head") -> None:
+    """Bring the schema to ``revision`` on an already open engine."""
+    async with db.engine.begin() as conn:
+        await conn.run_sync(_upgrade_sync, revision)
+
+
+def _upgrade_sync(sync_conn, revision: str) -> None:  # noqa: ANN001
+    cfg = alembic_config()
+    cfg.attributes["connection"] = sync_conn
+    command.upgrade(cfg, revision)
+
+
+async def current_revision(conn: AsyncConnection) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    def _rev(sync_conn) -> str | None:  # noqa: ANN001
+        return MigrationContext.configure(sync_conn).get_current_revision()
+
+    return await conn.run_sync(_rev)

@@ -1,0 +1,272 @@
+"""Every table of Postino, in SQLAlchemy Core.
+
+Core (not the ORM) because the hot paths are set-based: claim a hundred messages in one
+statement, insert ten thousand in one ``executemany``. One schema serves SQLite and
+PostgreSQL; migrations in ``migrations/`` create it.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from .types import Money, UTCDateTime
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# BigInteger ids that still autoincrement on SQLite (which only does it for INTEGER).
+Id = BigInteger().with_variant(Integer, "sqlite")
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("email", String(320), nullable=False, unique=True),
+    Column("password_hash", String(200), nullable=False),
+    Column("timezone", String(64), nullable=False, default="UTC"),
+    Column("country", String(2), nullable=False, default="US"),
+    Column("credit_enforced", Boolean, nullable=False, default=False),
+    Column("settings", JSON, nullable=False, default=dict),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+credentials = Table(
+    "credentials",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("account_id", ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(24), nullable=False),  # sg24 | bearer | api_key | device_registration
+    Column("name", String(200), nullable=False, default=""),
+    Column("secret_hash", String(64), nullable=False, unique=True),
+    Column("hint", String(16), nullable=False, default=""),
+    Column("scopes", JSON, nullable=False, default=list),
+    Column("expires_at", UTCDateTime, nullable=True),
+    Column("revoked_at", UTCDateTime, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_used_at", UTCDateTime, nullable=True),
+    Index("ix_credentials_account_kind", "account_id", "kind"),
+)
+
+balances = Table(
+    "balances",
+    metadata,
+    Column("account_id", ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True),
+    Column("product", String(16), primary_key=True),  # sms | wa | hlr | sim | pulsa
+    Column("amount", Money, nullable=False, default=0),
+    Column("expires_at", UTCDateTime, nullable=True),
+)
+
+ledger = Table(
+    "ledger",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("account_id", ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("product", String(16), nullable=False),
+    Column("kind", String(16), nullable=False),  # topup | debit | refund
+    Column("amount", Money, nullable=False),  # signed: debits negative
+    Column("batch_id", BigInteger, nullable=True),
+    Column("message_id", BigInteger, nullable=True),
+    Column("note", String(200), nullable=False, default=""),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_ledger_account_product", "account_id", "product"),
+)
+
+devices = Table(
+    "devices",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("account_id", ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("ext_id", String(32), nullable=False, unique=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("name", String(200), nullable=False, default=""),
+    Column("push_token", String(500), nullable=True),
+    Column("sim_cards", JSON, nullable=False, default=list),
+    Column("app_version", String(64), nullable=False, default=""),
+    Column("imei", String(32), nullable=False, default=""),
+    Column("serial_number", String(64), nullable=False, default=""),
+    Column("delay_between_sms", Integer, nullable=False, default=0),
+    Column("delay_between_request", Integer, nullable=False, default=0),
+    Column("settings", JSON, nullable=False, default=dict),
+    Column("webhook_key", String(64), nullable=False, default=""),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_seen", UTCDateTime, nullable=True),
+    Column("offline_notified", Boolean, nullable=False, default=False),
+    Column("deleted_at", UTCDateTime, nullable=True),
+)
+
+batches = Table(
+    "batches",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("account_id", ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(24), nullable=False),
+    Column("public_id", String(32), nullable=True, unique=True),
+    Column("title", String(200), nullable=False, default=""),
+    Column("data", JSON, nullable=False, default=dict),
+    Column("state", String(16), nullable=False, default="open"),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index("ix_batches_account_kind", "account_id", "kind"),
+)
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("account_id", ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("batch_id", ForeignKey("batches.id", ondelete="SET NULL"), nullable=True),
+    Column("direction", String(3), nullable=False, default="out"),  # out | in
+    Column("channel", String(16), nullable=False, default="sms"),  # sms | whatsapp | rcs
+    Column("device_id", ForeignKey("devices.id", ondelete="SET NULL"), nullable=True),
+    Column("slot", Integer, nullable=True),
+    Column("connector", String(64), nullable=True),
+    Column("recipient", String(64), nullable=False),  # normalised (E.164 where possible)
+    Column("recipient_raw", String(128), nullable=False, default=""),  # as the user sent it
+    Column("sender", String(64), nullable=False, default=""),
+    Column("body", Text, nullable=False, default=""),
+    Column("media_url", String(1000), nullable=True),
+    Column("encoding", String(8), nullable=False, default="gsm"),
+    Column("segments", Integer, nullable=False, default=1),
+    Column("state", String(16), nullable=False),
+    Column("reason", String(32), nullable=True),
+    Column("error", String(500), nullable=True),
+    Column("urgent", Boolean, nullable=False, default=False),
+    Column("priority", Float, nullable=False, default=1.0),
+    Column("due_at", UTCDateTime, nullable=True),
+    Column("valid_until", UTCDateTime, nullable=True),
+    Column("lease_until", UTCDateTime, nullable=True),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("customer_id", String(64), nullable=True),
+    Column("price", Money, nullable=False, default=0),
+    Column("product", String(16), nullable=False, default="sms"),
+    Column("fields", JSON, nullable=True),
+    Column("extra", JSON, nullable=True),
+    Column("seq", Integer, nullable=False, default=0),  # position inside its batch
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("sent_at", UTCDateTime, nullable=True),
+    Column("delivered_at", UTCDateTime, nullable=True),
+    Column("read_at", UTCDateTime, nullable=True),
+    # The claim query: one device's queued messages in queue order.
+    Index("ix_messages_queue", "device_id", "state", "urgent", "priority", "id"),
+    Index("ix_messages_account_created", "account_id", "created_at"),
+    Index("ix_messages_batch", "batch_id", "seq"),
+    Index("ix_messages_state_due", "state", "due_at"),
+    Index("ix_messages_state_lease", "state", "lease_until"),
+)
+
+message_events = Table(
+    "message_events",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("message_id", ForeignKey("messages.id", ondelete="CASCADE"), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("detail", String(500), nullable=True),
+    Index("ix_message_events_message", "message_id", "id"),
+)
+
+tags = Table(
+    "tags",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("account_id", ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("title", String(200), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_tags_account_title", "account_id", "title"),
+)
+
+contacts = Table(
+    "contacts",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("account_id", ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("tag_id", ForeignKey("tags.id", ondelete="CASCADE"), nullable=False),
+    Column("phone", String(64), nullable=False),
+    Column("fullname", String(200), nullable=False, default=""),
+    Column("fields", JSON, nullable=False, default=dict),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("tag_id", "phone"),
+)
+
+campaigns = Table(
+    "campaigns",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("account_id", ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("title", String(200), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("device_id", ForeignKey("devices.id", ondelete="SET NULL"), nullable=True),
+    Column("slot", Integer, nullable=True),
+    Column("channel", String(16), nullable=False, default="sms"),
+    Column("tag_ids", JSON, nullable=False, default=list),
+    Column("send_at", UTCDateTime, nullable=False),
+    Column("state", String(16), nullable=False, default="scheduled"),  # scheduled | started | finished
+    Column("batch_id", ForeignKey("batches.id", ondelete="SET NULL"), nullable=True),
+    Column("contacts", Integer, nullable=False, default=0),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_campaigns_state_send_at", "state", "send_at"),
+)
+
+media = Table(
+    "media",
+    metadata,
+    Column("id", String(64), primary_key=True),  # unguessable, part of the public URL
+    Column("account_id", ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("content_type", String(100), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("file_name", String(200), nullable=False, default=""),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+one_time_codes = Table(
+    "one_time_codes",
+    metadata,
+    Column("code_hash", String(64), primary_key=True),
+    Column("account_id", ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("valid_until", UTCDateTime, nullable=False),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("account_id", ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("event", String(64), nullable=False),
+    Column("url", String(2000), nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("form_field", String(100), nullable=True),  # send as form field <name>=<json> instead of a JSON body
+    Column("secret", String(200), nullable=True),  # HMAC key; None = unsigned
+    Column("order_key", String(64), nullable=True),  # deliveries with one key go out in id order
+    Column("message_id", BigInteger, nullable=True),
+    Column("webhook_id", BigInteger, nullable=True),
+    Column("state", String(16), nullable=False, default="pending"),  # pending | delivered | failed
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("deadline", UTCDateTime, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("delivered_at", UTCDateTime, nullable=True),
+    Index("ix_outbox_state_next", "state", "next_attempt_at"),
+    Index("ix_outbox_order", "order_key", "id"),
+)

@@ -1,0 +1,1 @@
+"""Getting messages out: the clock-driven loop, routing to phones and connectors."""

@@ -1,0 +1,83 @@
+"""Every setting of a Postino process, read from ``POSTINO_*`` variables and CLI flags.
+
+Flags win over the environment; the environment wins over the defaults. The settings
+object is built once per process and handed down explicitly (no global lookups), so
+tests can run several differently configured apps in one interpreter.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """What an operator can set. Each field is ``POSTINO_<NAME>`` in the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="POSTINO_", extra="ignore")
+
+    data_dir: Path = Path("./postino-data")
+    database_url: str = ""
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_url: str = ""
+    """The base URL phones and media links use; derived from host/port when empty."""
+    secret_key: str = ""
+    """Signs what the server hands out (webhook receiver URLs); generated into the data dir when empty."""
+    lease_seconds: int = 300
+    """How long a phone or connector may hold a message without confirming it."""
+    offline_after_seconds: int = 120
+    """A device silent this long is shown offline."""
+    scheduler_interval: float = 1.0
+    allow_private_urls: bool = False
+    """Allow outgoing HTTP (callbacks, media_url) to loopback/private addresses."""
+    role: str = "all"
+    """``api`` answers HTTP only, ``worker`` runs the background loops only, ``all`` both."""
+    demo: bool = False
+    sandbox: bool = False
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    max_body_bytes: int = 16 * 1024 * 1024
+    redis_url: str = ""
+    log_level: str = "info"
+
+    def resolved_database_url(self) -> str:
+        """The database URL to use: explicit, or SQLite inside the data dir."""
+        if self.database_url:
+            url = self.database_url
+            if url.startswith("postgresql://") or url.startswith("postgres://"):
+                url = "postgresql+asyncpg://" + url.split("://", 1)[1]
+            elif url.startswith("sqlite:///"):
+                url = "sqlite+aiosqlite:///" + url[len("sqlite:///") :]
+            return url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'postino.db').resolve()}"
+
+    def resolved_public_url(self) -> str:
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        scheme = "https" if self.tls_cert else "http"
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
+        return f"{scheme}://{host}:{self.port}"
+
+    @property
+    def media_dir(self) -> Path:
+        return self.data_dir / "media"
+
+    def ensure_dirs(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.media_dir.mkdir(parents=True, exist_ok=True)
+
+    def resolved_secret_key(self) -> str:
+        """The server secret: from the setting, else kept in ``<data_dir>/secret_key``."""
+        if self.secret_key:
+            return self.secret_key
+        import secrets
+
+        self.ensure_dirs()
+        path = self.data_dir / "secret_key"
+        if not path.exists():
+            path.write_text(secrets.token_hex(32))
+            path.chmod(0o600)
+        self.secret_key = path.read_text().strip()
+        return self.secret_key

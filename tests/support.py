@@ -1,0 +1,122 @@
+"""Helpers the tests share: waiting on a condition, free ports, running Postino for real."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def wait_for(
+    check: Callable[[], Awaitable[Any]] | Callable[[], Any], *, timeout: float = 15.0, interval: float = 0.02,
+    message: str = "condition",
+) -> Any:
+    """Poll ``check`` until it returns something truthy; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while True:
+        last = check()
+        if asyncio.iscoroutine(last):
+            last = await last
+        if last:
+            return last
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {message} (last: {last!r})")
+        await asyncio.sleep(interval)
+
+
+def wait_for_sync(check: Callable[[], Any], *, timeout: float = 15.0, interval: float = 0.02, message: str = "condition") -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+        time.sleep(interval)
+
+
+def postino_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "postino.cli", *args]
+
+
+def run_cli(*args: str, env: dict | None = None, check: bool = True) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        postino_command(*args), env={**os.environ, **(env or {})}, capture_output=True, text=True, check=check,
+        timeout=120,
+    )
+
+
+class ServerProcess:
+    """``postino serve`` as a real process on a free loopback port."""
+
+    def __init__(self, data_dir: Path, database_url: str, *extra: str, env: dict | None = None) -> None:
+        self.data_dir = data_dir
+        self.database_url = database_url
+        self.extra = list(extra)
+        self.env = env or {}
+        self.port = free_port()
+        self.proc: subprocess.Popen | None = None
+        self.log_path = data_dir / f"server-{self.port}.log"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 30.0) -> "ServerProcess":
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_path, "ab")  # noqa: SIM115 - lives as long as the process
+        self.proc = subprocess.Popen(
+            postino_command(
+                "serve", "--port", str(self.port), "--data-dir", str(self.data_dir),
+                "--database-url", self.database_url, *self.extra,
+            ),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "POSTINO_SCHEDULER_INTERVAL": "0.2", **self.env},
+        )
+
+        def healthy() -> bool:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"server exited: {self.log()}")
+            try:
+                return httpx.get(self.url + "/health", timeout=1).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        wait_for_sync(healthy, timeout=timeout, message="server health")
+        return self
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown handlers, no flushing — a crash."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.kill()
