@@ -18,7 +18,7 @@ from .core.errors import NotFound
 from .core.service import Core
 from .db.migrate import upgrade
 from .dialects import discover
-from .dispatch import scheduler
+from .dispatch import scheduler, workers
 from .settings import Settings
 
 log = logging.getLogger("postino")
@@ -55,6 +55,7 @@ def create_app(settings: Settings | None = None, core: Core | None = None) -> Fa
         tasks = []
         if settings.role in ("all", "worker"):
             tasks.append(asyncio.create_task(scheduler.run(core, stop)))
+            tasks.extend(asyncio.create_task(fn(core, stop), name=name) for name, fn in workers.WORKERS.items())
         app.state.stop = stop
         try:
             yield
