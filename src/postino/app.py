@@ -9,11 +9,12 @@ import logging
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI, Request
-from fastapi.responses import FileResponse, ORJSONResponse, PlainTextResponse
+from fastapi.responses import FileResponse, PlainTextResponse
 from sqlalchemy import text
 
 from . import __version__, metrics
 from .core import media as media_store
+from .http import JSONResponse
 from .core.errors import NotFound
 from .core.service import Core
 from .db.migrate import upgrade
@@ -74,7 +75,7 @@ def create_app(settings: Settings | None = None, core: Core | None = None) -> Fa
             "(`/messages/`) and NusaSMS (`/nusasms_api/1.0/`, `/api/v3/`) APIs, and the device "
             "protocol of the SMS Gateway for Android app (`/api/mobile/v1`)."
         ),
-        default_response_class=ORJSONResponse,
+        default_response_class=JSONResponse,
         lifespan=lifespan,
     )
     app.state.core = core
@@ -82,14 +83,14 @@ def create_app(settings: Settings | None = None, core: Core | None = None) -> Fa
     app.state.startup_hooks = []  # coroutines fn(core) run once the schema is ready
 
     @app.get("/health", tags=["operations"])
-    async def health() -> ORJSONResponse:
+    async def health() -> JSONResponse:
         """200 when the database answers, 503 when it does not."""
         try:
             async with core.reader() as unit:
                 await unit.conn.execute(text("SELECT 1"))
         except Exception as exc:  # noqa: BLE001
-            return ORJSONResponse({"status": "error", "database": str(type(exc).__name__)}, status_code=503)
-        return ORJSONResponse({"status": "ok", "database": "ok", "version": __version__})
+            return JSONResponse({"status": "error", "database": str(type(exc).__name__)}, status_code=503)
+        return JSONResponse({"status": "ok", "database": "ok", "version": __version__})
 
     @app.get("/metrics", tags=["operations"], response_class=PlainTextResponse)
     async def prometheus_metrics() -> PlainTextResponse:

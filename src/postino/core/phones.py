@@ -2,8 +2,8 @@
 
 Users write ``+49 157 52982212``, ``4915752982212``, ``015752982212`` or, through a GET
 query that turned ``+`` into a space, `` 4915752982212``. A leading 0 (not 00) is a
-national number of the account's country; other bare digits are tried as international
-first, then as national.
+national number of the account's country. Other bare digits that begin with the country's
+calling code are tried as international first; the rest as national first.
 """
 
 from __future__ import annotations
@@ -40,8 +40,10 @@ def normalise(raw: str, country: str = "US") -> str:
         candidates = [(text, None)]
     elif text.startswith("0"):
         candidates = [(text, country)]
-    else:
+    elif text.startswith(str(phonenumbers.country_code_for_region(country))):
         candidates = [("+" + text, None), (text, country)]
+    else:
+        candidates = [(text, country), ("+" + text, None)]
     possible: phonenumbers.PhoneNumber | None = None
     for candidate, region in candidates:
         number = _parse(candidate, region)

@@ -270,3 +270,28 @@ outbox = Table(
     Index("ix_outbox_state_next", "state", "next_attempt_at"),
     Index("ix_outbox_order", "order_key", "id"),
 )
+
+webhooks = Table(
+    "webhooks",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("account_id", ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("url", String(2000), nullable=False),
+    Column("events", JSON, nullable=False, default=list),
+    Column("secret", String(200), nullable=False),  # the HMAC key: kept readable, it signs every POST
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_webhooks_account", "account_id"),
+)
+
+outbox_attempts = Table(
+    "outbox_attempts",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("outbox_id", ForeignKey("outbox.id", ondelete="CASCADE"), nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("status_code", Integer, nullable=True),  # None: no HTTP answer (refused, timeout, blocked)
+    Column("error", String(500), nullable=True),
+    Column("duration_ms", Integer, nullable=False, default=0),
+    Index("ix_outbox_attempts_outbox", "outbox_id", "attempt"),
+)
