@@ -134,3 +134,32 @@ async def test_ledger_sum_equals_balance_to_the_cent(core, alice) -> None:
     assert bal.amount == Decimal("100") - Decimal("0.27")
     assert sum(r.amount for r in rows if r.kind != "topup") == Decimal("-0.2700")
     assert isinstance(bal.amount, Decimal)
+
+
+async def test_concurrent_claims_never_hand_out_a_message_twice(core, alice) -> None:
+    import asyncio
+
+    device = await _phone(core, alice.id)
+    async with core.unit() as unit:
+        account = await accounts.get(unit, alice.id)
+        accepted = await messages.submit(
+            unit,
+            account,
+            [messages.Draft(recipient="+393491234567", body=f"m{i}", device_id=device.id, slot=0) for i in range(400)],
+        )
+    seen: list[int] = []
+
+    async def claimer() -> None:
+        while True:
+            async with core.unit() as unit:
+                rows = await queue.claim_for_device(unit, device.id, limit=25)
+                fresh = [r.id for r in rows]
+                # taken in the same transaction, so none can come back as "held"
+                await lifecycle.move(unit, fresh, lifecycle.TAKEN)
+            seen.extend(fresh)
+            if not rows:
+                return
+
+    await asyncio.gather(*(claimer() for _ in range(4)))
+    assert sorted(seen) == sorted(accepted.ids)
+    assert len(seen) == len(set(seen))
