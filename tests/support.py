@@ -120,3 +120,81 @@ class ServerProcess:
                 self.proc.wait(10)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+
+class SimulatorProcess:
+    """``postino device simulate`` as a real process, its state file and log in ``workdir``.
+
+    ``SimulatorProcess(server.url, account.device_registration_token, "--slots", "0,1,2",
+    workdir=tmp_path).start()`` returns once every phone has registered; ``device_ids``
+    are the app-side ids (``devices.ext_id``). ``kill()`` is a crash (SIGKILL), ``stop()``
+    a clean shutdown; ``start()`` again reuses the saved registration.
+    """
+
+    def __init__(self, server_url: str, token: str, *extra: str, workdir: Path, env: dict | None = None) -> None:
+        self.server_url = server_url
+        self.token = token
+        self.extra = list(extra)
+        self.workdir = workdir
+        self.env = env or {}
+        self.state_file = workdir / "phone-state.json"
+        self.log_path = workdir / "simulator.log"
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def phones(self) -> int:
+        if "--phones" in self.extra:
+            return int(self.extra[self.extra.index("--phones") + 1])
+        return 1
+
+    def state(self) -> dict:
+        import json
+
+        try:
+            return json.loads(self.state_file.read_text())
+        except (OSError, ValueError):
+            return {}
+
+    @property
+    def device_ids(self) -> list[str]:
+        phones = self.state().get("phones", {})
+        return [phones[k]["id"] for k in sorted(phones, key=int) if phones[k].get("id")]
+
+    def start(self, timeout: float = 30.0) -> "SimulatorProcess":
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        offset = len(self.log())
+        log = open(self.log_path, "ab")  # noqa: SIM115 - lives as long as the process
+        self.proc = subprocess.Popen(
+            postino_command(
+                "device", "simulate", "--server", self.server_url, "--token", self.token,
+                "--state-file", str(self.state_file), *self.extra,
+            ),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **self.env},
+        )
+
+        def ready() -> bool:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"simulator exited: {self.log()}")
+            return self.log()[offset:].count("ready as device") >= self.phones
+
+        wait_for_sync(ready, timeout=timeout, message="simulated phones to register")
+        return self
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def kill(self) -> None:
+        """SIGKILL: the phone vanishes mid-work, like a phone losing power."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.kill()

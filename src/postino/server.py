@@ -32,6 +32,9 @@ def build_app(settings: Settings) -> FastAPI:
                 f"  API docs:                  {url}/docs\n",
                 flush=True,
             )
+            from .simulator.child import start_demo_phone
+
+            start_demo_phone(settings, demo.secrets["device_registration"])
 
         application.state.startup_hooks.append(_demo)
     return application

@@ -42,7 +42,12 @@ async def claim_for_device(
     if slots is not None:
         held = held.where(messages.c.slot.in_(list(slots)))
         fresh = fresh.where(messages.c.slot.in_(list(slots)))
-    held_ids = list((await unit.conn.execute(held.order_by(*QUEUE_ORDER).limit(limit))).scalars())
+    held = held.order_by(*QUEUE_ORDER).limit(limit)
+    if unit.is_postgres:
+        # A report may be moving some of them right now: skip those rather than wait for
+        # their locks (waiting here while the report waits for ours is a deadlock).
+        held = held.with_for_update(skip_locked=True)
+    held_ids = list((await unit.conn.execute(held)).scalars())
     fresh_ids: list[int] = []
     if len(held_ids) < limit:
         fresh = fresh.order_by(*QUEUE_ORDER).limit(limit - len(held_ids))
@@ -131,3 +136,13 @@ async def expire_overdue(unit: Unit, now: datetime | None = None) -> int:
     ids = list((await unit.conn.execute(stmt)).scalars())
     moved = await lifecycle.move(unit, ids, lifecycle.EXPIRED, reason="timeout", detail="validity ended")
     return len(moved)
+
+
+async def has_work_for_device(unit: Unit, device_id: int) -> bool:
+    """Whether anything is queued or leased for the device: lets an idle poll skip the write lock."""
+    found = await unit.conn.scalar(
+        select(messages.c.id)
+        .where(messages.c.device_id == device_id, messages.c.state.in_((lifecycle.QUEUED, lifecycle.ASSIGNED)))
+        .limit(1)
+    )
+    return found is not None

@@ -1,0 +1,75 @@
+"""Running simulated phones: several in one process, one HTTP client, one state file."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import ssl
+
+import httpx
+
+from .options import Options
+from .phone import SimulatedPhone, log
+from .state import StateFile
+
+
+def _verify(options: Options) -> bool | ssl.SSLContext:
+    if options.insecure:
+        return False
+    if options.ca_cert:
+        return ssl.create_default_context(cafile=str(options.ca_cert))
+    return True
+
+
+async def _watch_parent(parent_pid: int, stop: asyncio.Event) -> None:
+    """Stop when the process that started us is gone (``serve --demo`` killed hard)."""
+    while not stop.is_set():
+        if os.getppid() != parent_pid:
+            log("[simulator]", "parent process gone: stopping")
+            stop.set()
+            return
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=1.0)
+        except asyncio.TimeoutError:
+            pass
+
+
+async def _flush(state: StateFile, stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        state.save_if_dirty()
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=0.2)
+        except asyncio.TimeoutError:
+            pass
+
+
+async def simulate(options: Options, stop: asyncio.Event | None = None) -> int:
+    """Run the phones until ``stop`` (or SIGTERM/SIGINT); 2 when the token was refused."""
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError):
+            pass
+    state = StateFile(options.state_file)
+    limits = httpx.Limits(
+        max_connections=max(20, options.phones * 4), max_keepalive_connections=max(10, options.phones * 2)
+    )
+    async with httpx.AsyncClient(timeout=httpx.Timeout(15.0), verify=_verify(options), limits=limits) as client:
+        phones = [SimulatedPhone(i, options, state, client) for i in range(options.phones)]
+        log("[simulator]", f"{options.phones} phone(s) for {options.api}, state in {options.state_file}")
+        tasks = [asyncio.create_task(p.run(stop)) for p in phones]
+        tasks.append(asyncio.create_task(_flush(state, stop)))
+        if options.parent_pid:
+            tasks.append(asyncio.create_task(_watch_parent(options.parent_pid, stop)))
+        await stop.wait()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    state.save()
+    log("[simulator]", "stopped")
+    return 2 if any(p.fatal for p in phones) else 0
+
+
+def run(options: Options) -> int:
+    return asyncio.run(simulate(options))
