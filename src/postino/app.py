@@ -19,6 +19,7 @@ from .core.errors import NotFound
 from .core.service import Core
 from .db.migrate import upgrade
 from .dialects import discover
+from .dispatch import outbox as _outbox  # noqa: F401 - registers the webhook/callback sender
 from .dispatch import scheduler, workers
 from .settings import Settings
 
@@ -107,7 +108,7 @@ def create_app(settings: Settings | None = None, core: Core | None = None) -> Fa
             return PlainTextResponse("Not found", status_code=404)
         return FileResponse(path, media_type=content_type)
 
-    for extra in ("postino.device_api", "postino.web"):
+    for extra in ("postino.device_api", "postino.web", "postino.native_api"):
         with contextlib.suppress(ModuleNotFoundError):
             module = importlib.import_module(extra)
             if hasattr(module, "router"):

@@ -32,6 +32,12 @@ class Settings(BaseSettings):
     scheduler_interval: float = 1.0
     allow_private_urls: bool = False
     """Allow outgoing HTTP (callbacks, media_url) to loopback/private addresses."""
+    webhook_backoff_base: float = 10.0
+    """Seconds before the first retry of a webhook/callback; doubles per attempt (jittered), at most an hour."""
+    webhook_timeout: float = 10.0
+    """Total seconds one webhook/callback POST may take (connect: at most 5)."""
+    webhook_host_concurrency: int = 4
+    """POSTs in flight at once to one host, per worker process."""
     role: str = "all"
     """``api`` answers HTTP only, ``worker`` runs the background loops only, ``all`` both."""
     demo: bool = False

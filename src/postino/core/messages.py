@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -25,6 +26,19 @@ from .service import Unit
 
 WA_CHARS_PER_CREDIT = 1500
 MAX_BODY = 10_000
+
+ReceivedListener = Callable[[Unit, int, list[int]], Awaitable[None]]
+_received_listeners: list[ReceivedListener] = []
+
+
+def on_received(fn: ReceivedListener) -> ReceivedListener:
+    """Register ``fn(unit, account_id, ids)`` to run in the transaction storing inbound messages.
+
+    Inbound messages are born ``received`` (no lifecycle move), so transition listeners
+    never see them; webhooks listen here instead.
+    """
+    _received_listeners.append(fn)
+    return fn
 
 
 @dataclass
@@ -210,6 +224,10 @@ async def submit(
     )
     ids = [r[0] for r in result.all()]
     await lifecycle.record_events(unit, list(zip(ids, states)), at=now)
+    received = [i for i, s in zip(ids, states) if s == lifecycle.RECEIVED]
+    if received:
+        for listener in _received_listeners:
+            await listener(unit, account.id, received)
     _wake_devices(unit, {d.device_id for d, s in zip(drafts, states) if s == lifecycle.QUEUED and d.device_id})
     return Accepted(ids=ids, batch_id=batch_id, cost=dict(cost), states=states)
 

@@ -1,0 +1,14 @@
+"""Postino's own HTTP API (``/api/v1``): what none of the provider dialects can express.
+
+Authenticated with an account's bearer token (``Authorization: Bearer pst_…``), the same
+tokens the MessaggiSMS dialect uses; each account sees only its own objects.
+"""
+
+from fastapi import APIRouter
+
+from .webhooks import router as _webhooks
+
+router = APIRouter()
+router.include_router(_webhooks)
+
+__all__ = ["router"]

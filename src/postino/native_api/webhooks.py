@@ -1,0 +1,111 @@
+"""``/api/v1/webhooks``: an account manages its webhooks and reads their delivery log.
+
+Reading needs the token scope ``messages:read`` (the deliveries carry message data);
+adding and removing need ``tokens:manage``, the scope that already guards an account's
+credentials, since a webhook hands message data to a new place.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Request, Response
+from pydantic import BaseModel, Field
+
+from ..core import credentials, webhooks
+from ..core.credentials import Credential
+from ..core.errors import AuthError, DomainError, Forbidden, NotFound
+from ..core.service import Core
+from ..http import JSONResponse
+
+router = APIRouter(prefix="/api/v1", tags=["webhooks"])
+
+_STATUS = {AuthError: 401, Forbidden: 403, NotFound: 404}
+
+
+class WebhookIn(BaseModel):
+    url: str = Field(max_length=webhooks.MAX_URL, examples=["https://example.com/postino"])
+    events: list[str] = Field(min_length=1, examples=[["message.delivered", "message.failed"]])
+    secret: str | None = Field(
+        default=None, description="HMAC key, 16-200 characters; generated (and shown once) when omitted."
+    )
+
+
+def _error(exc: DomainError) -> JSONResponse:
+    status = next((code for cls, code in _STATUS.items() if isinstance(exc, cls)), 422)
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    body = {"error": {"code": exc.code, "message": exc.message, "field": exc.field}}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _token(authorization: str | None) -> str | None:
+    if not authorization:
+        return None
+    scheme, _, value = authorization.partition(" ")
+    return value.strip() if scheme.lower() == "bearer" else None
+
+
+async def _auth(core: Core, authorization: str | None, scope: str) -> Credential:
+    async with core.reader() as unit:
+        credential = await credentials.resolve(unit, _token(authorization), kinds=("bearer",))
+    credentials.require_scope(credential, scope)
+    return credential
+
+
+AuthHeader = Annotated[str | None, Header(description="`Bearer <token>`")]
+
+
+@router.get("/webhooks", summary="List the account's webhooks")
+async def list_webhooks(request: Request, authorization: AuthHeader = None) -> JSONResponse:
+    core: Core = request.app.state.core
+    try:
+        credential = await _auth(core, authorization, "messages:read")
+        async with core.reader() as unit:
+            hooks = await webhooks.list_for(unit, credential.account_id)
+    except DomainError as exc:
+        return _error(exc)
+    return JSONResponse({"data": [h.public() for h in hooks]})
+
+
+@router.post("/webhooks", status_code=201, summary="Add a webhook (the secret is shown only now)")
+async def create_webhook(body: WebhookIn, request: Request, authorization: AuthHeader = None) -> JSONResponse:
+    core: Core = request.app.state.core
+    try:
+        credential = await _auth(core, authorization, "tokens:manage")
+        async with core.unit() as unit:
+            hook = await webhooks.create(
+                unit, credential.account_id, url=body.url, events=body.events, secret=body.secret
+            )
+    except DomainError as exc:
+        return _error(exc)
+    return JSONResponse({**hook.public(), "secret": hook.secret}, status_code=201)
+
+
+@router.delete("/webhooks/{webhook_id}", status_code=204, summary="Remove a webhook; its pending deliveries are canceled")
+async def delete_webhook(webhook_id: int, request: Request, authorization: AuthHeader = None) -> Response:
+    core: Core = request.app.state.core
+    try:
+        credential = await _auth(core, authorization, "tokens:manage")
+        async with core.unit() as unit:
+            await webhooks.remove(unit, credential.account_id, webhook_id)
+    except DomainError as exc:
+        return _error(exc)
+    return Response(status_code=204)
+
+
+@router.get("/webhooks/{webhook_id}/deliveries", summary="A webhook's newest deliveries with every attempt")
+async def list_deliveries(
+    webhook_id: int,
+    request: Request,
+    authorization: AuthHeader = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> JSONResponse:
+    core: Core = request.app.state.core
+    try:
+        credential = await _auth(core, authorization, "messages:read")
+        async with core.reader() as unit:
+            await webhooks.get(unit, credential.account_id, webhook_id)
+            rows = await webhooks.deliveries(unit, credential.account_id, webhook_id=webhook_id, limit=limit)
+    except DomainError as exc:
+        return _error(exc)
+    return JSONResponse({"data": rows})
