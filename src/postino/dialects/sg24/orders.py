@@ -1,0 +1,145 @@
+"""From SmsGateway24 send fields (``sendto``, ``body``, ``device_id``, ``sim``, …) to core drafts.
+
+One ``Orders`` object serves one request: it remembers the devices, numbers and times it
+has already checked, so a 10,000-item ``addalotofsms`` looks each one up once.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from ...core import devices as devices_mod
+from ...core import phones
+from ...core.accounts import Account
+from ...core.devices import SLOT_CHANNELS, Device
+from ...core.errors import InvalidInput, NotFound
+from ...core.messages import MAX_BODY, Draft
+from ...core.service import Unit
+from . import dates
+from .errors import Sg24Error
+from .params import Params
+
+MAX_RECIPIENTS = 10_000
+MAX_CUSTOMER_ID = 64
+
+
+def shown_number(part: str) -> str:
+    """What the user meant to send: a GET query turns ``+49…`` into `` 49…``."""
+    text = part.strip()
+    if part[:1] == " " and text[:1].isdigit() and not text.startswith("0"):
+        return "+" + text
+    return text
+
+
+def number_text(part: str) -> str:
+    """The text to normalise: a leading space is a lost ``+`` unless a national ``0`` follows."""
+    return part.strip() if part.strip().startswith("0") else part
+
+
+class Orders:
+    def __init__(self, unit: Unit, account: Account) -> None:
+        self.unit = unit
+        self.account = account
+        self._devices: dict[int, Device] = {}
+        self._numbers: dict[str, str] = {}
+        self._times: dict[str, datetime] = {}
+
+    async def device(self, p: Params, *, required: bool = True) -> Device | None:
+        """The account's device named by ``device_id`` (another account's is 'not found')."""
+        raw = p.stripped("device_id")
+        if raw is None:
+            if required:
+                raise Sg24Error("Field device_id is required")
+            return None
+        try:
+            device_id = int(raw)
+        except ValueError:
+            raise Sg24Error("Device not found") from None
+        device = self._devices.get(device_id)
+        if device is None:
+            try:
+                device = await devices_mod.get(self.unit, self.account.id, device_id)
+            except NotFound:
+                raise Sg24Error("Device not found") from None
+            self._devices[device_id] = device
+        return device
+
+    @staticmethod
+    def slot(p: Params, device: Device | None) -> int:
+        sim = p.integer("sim", "Wrong sim value (0-5)")
+        sim = 0 if sim is None else sim
+        if sim not in SLOT_CHANNELS:
+            raise Sg24Error("Wrong sim value (0-5)")
+        if device is not None and not device.has_slot(sim):
+            raise Sg24Error(f"Device has no sim slot {sim}")
+        return sim
+
+    def number(self, part: str) -> str:
+        e164 = self._numbers.get(part)
+        if e164 is None:
+            try:
+                e164 = phones.normalise(number_text(part), self.account.country)
+            except InvalidInput:
+                raise Sg24Error(f"Wrong phone number {shown_number(part)}") from None
+            self._numbers[part] = e164
+        return e164
+
+    def send_time(self, p: Params) -> datetime | None:
+        text = p.stripped("timetosend")
+        if text is None or text == "0":
+            return None
+        at = self._times.get(text)
+        if at is None:
+            try:
+                at = dates.parse(text, self.account.zone).at
+            except ValueError:
+                raise Sg24Error("Wrong timetosend format") from None
+            self._times[text] = at
+        return at
+
+    async def drafts(self, p: Params, *, body: str | None = None, media_url: str | None = None) -> list[Draft]:
+        """One draft per distinct recipient of ``sendto``; ``body`` replaces the field (an upload)."""
+        sendto = p.text("sendto")
+        if sendto is None:
+            raise Sg24Error("Field sendto is required")
+        if body is None:
+            body = p.text("body")
+            if body is None:
+                raise Sg24Error("Field body is required")
+        if len(body) > MAX_BODY:
+            raise Sg24Error(f"Message body longer than {MAX_BODY} characters")
+        device = await self.device(p)
+        slot = self.slot(p, device)
+        due_at = self.send_time(p)
+        customer_id = p.stripped("customerid")
+        if customer_id is not None and len(customer_id) > MAX_CUSTOMER_ID:
+            raise Sg24Error(f"customerid longer than {MAX_CUSTOMER_ID} characters")
+        urgent = p.flag("urgent")
+        channel = SLOT_CHANNELS[slot]
+        parts = [part for part in sendto.split(",") if part.strip()]
+        if not parts:
+            raise Sg24Error("Field sendto is required")
+        if len(parts) > MAX_RECIPIENTS:
+            raise Sg24Error(f"Too many recipients (at most {MAX_RECIPIENTS})")
+        seen: set[str] = set()
+        drafts = []
+        for part in parts:
+            e164 = self.number(part)
+            if e164 in seen:
+                continue
+            seen.add(e164)
+            drafts.append(
+                Draft(
+                    recipient=e164,
+                    recipient_raw=shown_number(part)[:128],
+                    body=body,
+                    channel=channel,
+                    device_id=device.id if device else None,
+                    slot=slot,
+                    media_url=media_url if channel == "whatsapp" else None,
+                    urgent=urgent,
+                    due_at=due_at,
+                    customer_id=customer_id,
+                )
+            )
+        return drafts
