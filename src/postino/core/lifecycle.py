@@ -44,7 +44,7 @@ FAILURES = frozenset({UNDELIVERED, FAILED, EXPIRED})
 
 # target state -> the states it may follow
 ALLOWED_FROM: dict[str, frozenset[str]] = {
-    SCHEDULED: frozenset({DRAFT}),
+    SCHEDULED: frozenset({DRAFT, QUEUED}),  # queued -> scheduled: a send time moved later
     QUEUED: frozenset({DRAFT, SCHEDULED, ASSIGNED}),
     ASSIGNED: frozenset({QUEUED}),
     TAKEN: frozenset({QUEUED, ASSIGNED}),
