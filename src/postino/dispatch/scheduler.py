@@ -37,7 +37,7 @@ async def tick(core: Core) -> None:
         try:
             async with core.unit() as unit:
                 woken = await job(unit)
-                if woken:
+                if woken and not isinstance(woken, int):  # expire_overdue returns a count
                     for device_id in woken:
                         unit.after_commit(
                             lambda d=device_id: core.notifier.publish(("device", d), "MessageEnqueued")
