@@ -38,3 +38,15 @@ async def current_revision(conn: AsyncConnection) -> str | None:
         return MigrationContext.configure(sync_conn).get_current_revision()
 
     return await conn.run_sync(_rev)
+
+
+async def autogenerate(db: Database, message: str) -> None:
+    """Write a new migration file with what ``tables.py`` has and the database lacks."""
+    async with db.engine.begin() as conn:
+        await conn.run_sync(_revision_sync, message)
+
+
+def _revision_sync(sync_conn, message: str) -> None:  # noqa: ANN001
+    cfg = alembic_config()
+    cfg.attributes["connection"] = sync_conn
+    command.revision(cfg, message=message, autogenerate=True)

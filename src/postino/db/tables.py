@@ -173,6 +173,8 @@ messages = Table(
     Index("ix_messages_batch", "batch_id", "seq"),
     Index("ix_messages_state_due", "state", "due_at"),
     Index("ix_messages_state_lease", "state", "lease_until"),
+    # History filtered by phone (SG24 getallsms ``phone``) without scanning an account.
+    Index("ix_messages_account_recipient", "account_id", "recipient"),
 )
 
 message_events = Table(
@@ -294,4 +296,14 @@ outbox_attempts = Table(
     Column("error", String(500), nullable=True),
     Column("duration_ms", Integer, nullable=False, default=0),
     Index("ix_outbox_attempts_outbox", "outbox_id", "attempt"),
+)
+
+quota_marks = Table(
+    "quota_marks",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("account_id", ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("key", String(32), nullable=False),  # what was used, e.g. "realtime"
+    Column("at", UTCDateTime, nullable=False),
+    Index("ix_quota_marks_account_key_at", "account_id", "key", "at"),
 )
