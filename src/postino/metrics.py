@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, generate_latest
 from sqlalchemy import func, select
 
@@ -13,8 +16,18 @@ registry = CollectorRegistry()
 transitions = Counter(
     "postino_message_transitions_total", "Messages that entered a state", ["state"], registry=registry
 )
-accepted = Counter("postino_messages_accepted_total", "Messages accepted", ["channel"], registry=registry)
+accepted = Counter(
+    "postino_messages_accepted_total", "Outgoing messages accepted (counted when written)", ["channel"], registry=registry
+)
 by_state = Gauge("postino_messages", "Messages currently in each state", ["state"], registry=registry)
+
+
+def count_stored(drafts: Sequence[Any], states: Sequence[str]) -> None:
+    """Count new messages by channel, and their first state as a transition."""
+    for draft, state in zip(drafts, states):
+        transitions.labels(state).inc()
+        if state != lifecycle.RECEIVED:
+            accepted.labels(draft.channel).inc()
 
 
 @lifecycle.on_transition

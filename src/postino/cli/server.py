@@ -50,7 +50,14 @@ def serve(
         public_url=public_url,
     )
     application = build_app(settings)
-    config = uvicorn.Config(
+    uvicorn.Server(uvicorn_config(application, settings)).run()
+
+
+def uvicorn_config(application, settings):  # noqa: ANN001, ANN201 - uvicorn is imported lazily
+    """The server settings of ``serve``; the benchmark's bare ASGI app is served with the same."""
+    import uvicorn
+
+    return uvicorn.Config(
         application,
         host=settings.host,
         port=settings.port,
@@ -61,8 +68,9 @@ def serve(
         timeout_keep_alive=30,
         timeout_graceful_shutdown=5,  # phones' event streams never end by themselves
         proxy_headers=True,
+        loop="uvloop",
+        http="httptools",
     )
-    uvicorn.Server(config).run()
 
 
 def migrate(

@@ -15,7 +15,7 @@ from sqlalchemy import func, insert, select, update
 from ..db.tables import accounts
 from .clock import utcnow
 from .errors import AuthError, Conflict, InvalidInput, NotFound
-from .service import Unit
+from .service import Core, Unit
 
 _hasher = PasswordHasher()
 
@@ -165,6 +165,7 @@ async def update_settings(unit: Unit, account_id: int, **changes: object) -> Acc
     account = await get(unit, account_id)
     merged = {**account.settings, **changes}
     await unit.conn.execute(update(accounts).where(accounts.c.id == account_id).values(settings=merged))
+    _forget(unit, account_id)
     return await get(unit, account_id)
 
 
@@ -185,4 +186,22 @@ async def update_profile(
         values["credit_enforced"] = credit_enforced
     if values:
         await unit.conn.execute(update(accounts).where(accounts.c.id == account_id).values(**values))
+        _forget(unit, account_id)
     return await get(unit, account_id)
+
+
+def _forget(unit: Unit, account_id: int) -> None:
+    """Drop the cached account now and again at commit (a request may cache it in between)."""
+    cached = unit.core.cache.accounts
+    cached.drop(account_id)
+    unit.after_commit(lambda: cached.drop(account_id))
+
+
+async def get_cached(core: "Core", account_id: int) -> Account:
+    """``get`` through the short-lived in-process cache (the accept hot path)."""
+    account = core.cache.accounts.get(account_id)
+    if account is None:
+        async with core.reader() as unit:
+            account = await get(unit, account_id)
+        core.cache.accounts.put(account_id, account)
+    return account

@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 
+from ..db.prepared import Prepared, insert_row, param
 from ..db.tables import balances, ledger
 from .clock import utcnow
 from .errors import CreditExpired, InsufficientCredit, InvalidInput
@@ -104,33 +105,78 @@ async def debit(
     batch_id: int | None = None,
     message_id: int | None = None,
     note: str = "",
-) -> Decimal:
+) -> None:
     """Take ``amount``; when ``enforce``, refuse (and change nothing) if it is not there.
 
     The check and the change are one conditional UPDATE, so two concurrent debits can
     never both spend the same credit.
     """
+    await unit.conn.run_sync(
+        lambda conn: debit_sync(
+            conn, account_id, product, amount, enforce=enforce, batch_id=batch_id, message_id=message_id, note=note
+        )
+    )
+
+
+def debit_sync(
+    conn: Connection,
+    account_id: int,
+    product: str,
+    amount: Decimal,
+    *,
+    enforce: bool,
+    batch_id: int | None = None,
+    message_id: int | None = None,
+    note: str = "",
+) -> None:
+    """``debit`` on a plain connection: what the group-commit writer and ``debit`` both run."""
     _check_product(product)
     amount = Decimal(amount)
+    where = (balances.c.account_id == account_id, balances.c.product == product)
     if amount <= 0:
-        return (await balance(unit, account_id, product)).amount
-    stmt = update(balances).where(balances.c.account_id == account_id, balances.c.product == product)
-    if enforce:
-        now = utcnow()
-        stmt = stmt.where(
-            balances.c.amount >= amount,
-            (balances.c.expires_at.is_(None)) | (balances.c.expires_at > now),
-        )
-    row = (
-        await unit.conn.execute(stmt.values(amount=balances.c.amount - amount).returning(balances.c.amount))
-    ).one_or_none()
-    if row is None:
-        current = await balance(unit, account_id, product)
-        if current.expired():
+        return
+    now = utcnow()
+    values = {"account_id": account_id, "product": product, "amount": amount, "expires_at": now}
+    if not (_DEBIT_ENFORCED if enforce else _DEBIT).run(conn, values):
+        current = conn.execute(select(balances.c.amount, balances.c.expires_at).where(*where)).one_or_none()
+        if current is not None and current.expires_at is not None and current.expires_at <= utcnow():
             raise CreditExpired(f"{product} balance expired")
         raise InsufficientCredit(f"Not enough {product} credit")
-    await _record(unit, account_id, product, "debit", -amount, batch_id=batch_id, message_id=message_id, note=note)
-    return row.amount
+    _LEDGER.run(
+        conn,
+        {
+            "account_id": account_id,
+            "product": product,
+            "kind": "debit",
+            "amount": -amount,
+            "batch_id": batch_id,
+            "message_id": message_id,
+            "note": note[:200],
+            "created_at": now,
+        },
+    )
+
+
+_DEBIT = Prepared(
+    update(balances)
+    .where(balances.c.account_id == param(balances.c.account_id), balances.c.product == param(balances.c.product))
+    .values(amount=balances.c.amount - param(balances.c.amount))
+    .returning(balances.c.account_id)
+)
+_DEBIT_ENFORCED = Prepared(
+    update(balances)
+    .where(
+        balances.c.account_id == param(balances.c.account_id),
+        balances.c.product == param(balances.c.product),
+        balances.c.amount >= param(balances.c.amount),
+        balances.c.expires_at.is_(None) | (balances.c.expires_at > param(balances.c.expires_at)),
+    )
+    .values(amount=balances.c.amount - param(balances.c.amount))
+    .returning(balances.c.account_id)
+)
+_LEDGER = insert_row(
+    ledger, ("account_id", "product", "kind", "amount", "batch_id", "message_id", "note", "created_at")
+)
 
 
 async def refund(

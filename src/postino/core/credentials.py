@@ -10,13 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Connection, insert, or_, select, update
 
+from ..db.prepared import Prepared, param
 from ..db.tables import credentials
 from . import secrets
 from .clock import utcnow
 from .errors import AuthError, Forbidden, InvalidInput, NotFound
-from .service import Unit
+from .service import Core, Unit
 
 KINDS = ("sg24", "bearer", "api_key", "device_registration")
 SCOPES = ("messages:read", "messages:write", "messages:delete", "tokens:manage")
@@ -128,6 +129,42 @@ async def resolve(unit: Unit, secret: str | None, kinds: tuple[str, ...]) -> Cre
     return _row(row)
 
 
+async def resolve_cached(core: Core, secret: str | None, kinds: tuple[str, ...]) -> Credential:
+    """``resolve`` through the in-process cache; callers must ``check_live`` in their write.
+
+    Only live credentials are cached (a wrong token always reaches the database), keyed
+    by the secret's hash; expiry is checked on every hit.
+    """
+    if not secret:
+        raise AuthError("Missing credential")
+    key = secrets.hash_secret(secret.strip())
+    credential = core.cache.credentials.get(key)
+    if credential is None:
+        async with core.reader() as unit:
+            credential = await resolve(unit, secret, kinds)
+        core.cache.credentials.put(key, credential)
+    if credential.kind not in kinds:
+        raise AuthError("Invalid credential")
+    if credential.expires_at is not None and credential.expires_at <= utcnow():
+        raise AuthError("Credential expired")
+    return credential
+
+
+_LIVE = Prepared(
+    select(credentials.c.id).where(
+        credentials.c.id == param(credentials.c.id),
+        credentials.c.revoked_at.is_(None),
+        or_(credentials.c.expires_at.is_(None), credentials.c.expires_at > param(credentials.c.expires_at)),
+    )
+)
+
+
+def check_live(conn: Connection, credential_id: int) -> None:
+    """Inside a write: the credential is still unrevoked and unexpired (any process may revoke)."""
+    if not _LIVE.run(conn, {"id": credential_id, "expires_at": utcnow()}):
+        raise AuthError("Invalid credential")
+
+
 def require_scope(credential: Credential, scope: str) -> None:
     if credential.kind == "bearer" and not credential.has_scope(scope):
         raise Forbidden(f"Token lacks scope {scope}")
@@ -159,4 +196,7 @@ async def revoke(unit: Unit, account_id: int, credential_id: int) -> Credential:
     ).one_or_none()
     if row is None:
         raise NotFound("Token not found")
+    cached = unit.core.cache.credentials
+    cached.drop_where(lambda _key, c: c.id == credential_id)
+    unit.after_commit(lambda: cached.drop_where(lambda _key, c: c.id == credential_id))
     return _row(row)

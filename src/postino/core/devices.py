@@ -17,7 +17,7 @@ from ..db.tables import devices, messages
 from . import secrets
 from .clock import utcnow
 from .errors import InvalidInput, NotFound
-from .service import Unit
+from .service import Core, Unit
 
 SLOT_CHANNELS: dict[int, str] = {0: "sms", 1: "sms", 2: "whatsapp", 3: "whatsapp", 4: "rcs", 5: "rcs"}
 TOUCH_EVERY = timedelta(seconds=5)
@@ -162,6 +162,23 @@ async def get(unit: Unit, account_id: int, device_id: int) -> Device:
     return _row(row)
 
 
+async def get_cached(core: Core, account_id: int, device_id: int) -> Device:
+    """``get`` through the short-lived in-process cache (the accept hot path)."""
+    key = (account_id, device_id)
+    device = core.cache.devices.get(key)
+    if device is None:
+        async with core.reader() as unit:
+            device = await get(unit, account_id, device_id)
+        core.cache.devices.put(key, device)
+    return device
+
+
+def _forget(unit: Unit, device_id: int) -> None:
+    cached = unit.core.cache.devices
+    cached.drop_where(lambda key, _d: key[1] == device_id)
+    unit.after_commit(lambda: cached.drop_where(lambda key, _d: key[1] == device_id))
+
+
 async def list_for(unit: Unit, account_id: int) -> list[Device]:
     rows = (
         await unit.conn.execute(
@@ -178,6 +195,7 @@ async def update_device(unit: Unit, device_id: int, **values: object) -> None:
     if "sim_cards" in values:
         values["sim_cards"] = clean_sim_cards(values["sim_cards"])
     await unit.conn.execute(update(devices).where(devices.c.id == device_id).values(**values))
+    _forget(unit, device_id)
 
 
 async def touch(unit: Unit, device: Device) -> bool:

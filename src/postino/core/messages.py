@@ -14,15 +14,17 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Connection, insert, select, update
 
-from ..db.tables import batches, messages
-from . import billing, lifecycle, routing
+from .. import metrics
+from ..db.prepared import insert_row
+from ..db.tables import batches, message_events, messages
+from . import billing, credentials, lifecycle, routing
 from .accounts import Account
 from .clock import utcnow
 from .errors import InvalidInput, NotFound
 from .segments import count as count_segments
-from .service import Unit
+from .service import Core, Unit
 
 WA_CHARS_PER_CREDIT = 1500
 MAX_BODY = 10_000
@@ -125,6 +127,140 @@ async def open_batch(
     )
 
 
+@dataclass
+class Plan:
+    """Drafts checked, priced and given their first state: everything decided before writing."""
+
+    account: Account
+    drafts: list[Draft]
+    priced: list[Priced]
+    states: list[str]
+    at: datetime
+
+    def cost(self) -> dict[str, Decimal]:
+        cost: dict[str, Decimal] = defaultdict(Decimal)
+        for p, state in zip(self.priced, self.states):
+            if state != lifecycle.RECEIVED:
+                cost[p.product] += p.price
+        return dict(cost)
+
+    def unrouted(self) -> dict[str, list[int]]:
+        """Indexes of drafts that name no phone and go to the queue now, by channel."""
+        found: dict[str, list[int]] = defaultdict(list)
+        for index, (draft, state) in enumerate(zip(self.drafts, self.states)):
+            if draft.device_id is None and state == lifecycle.QUEUED:
+                found[draft.channel].append(index)
+        return found
+
+    def woken(self) -> set[int]:
+        return {d.device_id for d, s in zip(self.drafts, self.states) if s == lifecycle.QUEUED and d.device_id}
+
+
+def plan(account: Account, drafts: list[Draft], *, hold: bool = False) -> Plan:
+    """Check and price every draft and pick its first state; no database needed."""
+    if not drafts:
+        raise InvalidInput("No recipients")
+    now = utcnow()
+    priced = []
+    states = []
+    for index, draft in enumerate(drafts):
+        if len(draft.body) > MAX_BODY:
+            raise InvalidInput(f"Message body longer than {MAX_BODY} characters", field="body", index=index)
+        if draft.priority < 1:
+            raise InvalidInput("priority must be at least 1", field="priority", index=index)
+        priced.append(price_of(account, draft))
+        if draft.state is not None:
+            states.append(draft.state)
+        elif hold:
+            states.append(lifecycle.DRAFT)
+        elif draft.due_at is not None and draft.due_at > now:
+            states.append(lifecycle.SCHEDULED)
+        else:
+            states.append(lifecycle.QUEUED)
+    return Plan(account, drafts, priced, states, now)
+
+
+def store(
+    conn: Connection,
+    plan: Plan,
+    *,
+    batch_id: int | None = None,
+    charge: bool = True,
+    debit: bool = True,
+    refund_on_failure: bool = False,
+    seq_start: int = 0,
+) -> tuple[list[int], dict[str, Decimal]]:
+    """Debit, then write the messages and their first events: one plain-connection step.
+
+    Both ``submit`` (through ``run_sync``) and the group-commit writer run it, so the
+    rows are written one way only. Returns the new ids in draft order and the cost.
+    """
+    account = plan.account
+    cost = plan.cost() if charge and debit else {}
+    for product, amount in cost.items():
+        billing.debit_sync(conn, account.id, product, amount, enforce=account.credit_enforced, batch_id=batch_id)
+    now = plan.at
+    extra_flag = {"refund_on_failure": True} if refund_on_failure else None
+    rows = []
+    for index, (draft, p, state) in enumerate(zip(plan.drafts, plan.priced, plan.states)):
+        extra = draft.extra
+        if extra_flag:
+            extra = {**(extra or {}), **extra_flag}
+        inbound = state == lifecycle.RECEIVED
+        rows.append(
+            {
+                "account_id": account.id,
+                "batch_id": batch_id,
+                "direction": "in" if inbound else "out",
+                "channel": draft.channel,
+                "device_id": draft.device_id,
+                "slot": draft.slot,
+                "recipient": draft.recipient,
+                "recipient_raw": draft.recipient_raw or draft.recipient,
+                "sender": draft.sender,
+                "body": draft.body,
+                "media_url": draft.media_url,
+                "encoding": p.encoding,
+                "segments": p.segments,
+                "state": state,
+                "urgent": draft.urgent,
+                "priority": draft.priority,
+                "due_at": draft.due_at,
+                "valid_until": draft.valid_until,
+                "customer_id": draft.customer_id,
+                "price": p.price if (charge and not inbound) else _ZERO,
+                "product": p.product,
+                "fields": draft.fields,
+                "extra": extra or None,
+                "seq": seq_start + index,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+    metrics.count_stored(plan.drafts, plan.states)
+    if len(rows) == 1:
+        ids = [_INSERT_ONE.run(conn, rows[0])[0][0]]
+        _EVENT.run(conn, {"message_id": ids[0], "state": plan.states[0], "at": now})
+        return ids, cost
+    result = conn.execute(insert(messages).returning(messages.c.id, sort_by_parameter_order=True), rows)
+    ids = [r[0] for r in result.all()]
+    events = [{"message_id": i, "state": s, "at": now, "detail": None} for i, s in zip(ids, plan.states)]
+    conn.execute(insert(message_events), events)
+    return ids, cost
+
+
+_MESSAGE_COLUMNS = (
+    "account_id", "batch_id", "direction", "channel", "device_id", "slot", "recipient", "recipient_raw", "sender",
+    "body", "media_url", "encoding", "segments", "state", "urgent", "priority", "due_at", "valid_until",
+    "customer_id", "price", "product", "fields", "extra", "seq", "created_at", "updated_at",
+)  # fmt: skip
+_INSERT_ONE = insert_row(messages, _MESSAGE_COLUMNS, messages.c.id)
+_EVENT = insert_row(message_events, ("message_id", "state", "at"))
+
+
+_ZERO = Decimal(0)
+
+
 async def submit(
     unit: Unit,
     account: Account,
@@ -142,94 +278,76 @@ async def submit(
     Raises ``InsufficientCredit``/``CreditExpired`` (nothing written) when the account
     enforces credit and lacks it, ``NoRoute`` when no phone can take them.
     """
-    if not drafts:
-        raise InvalidInput("No recipients")
-    now = utcnow()
-    priced = []
-    for index, draft in enumerate(drafts):
-        if len(draft.body) > MAX_BODY:
-            raise InvalidInput(f"Message body longer than {MAX_BODY} characters", field="body", index=index)
-        if draft.priority < 1:
-            raise InvalidInput("priority must be at least 1", field="priority", index=index)
-        priced.append(price_of(account, draft))
-
-    states = []
-    for draft in drafts:
-        if draft.state is not None:
-            states.append(draft.state)
-        elif hold:
-            states.append(lifecycle.DRAFT)
-        elif draft.due_at is not None and draft.due_at > now:
-            states.append(lifecycle.SCHEDULED)
-        else:
-            states.append(lifecycle.QUEUED)
-
-    # Route what names no phone and is going to the queue now.
-    unrouted: dict[str, list[int]] = defaultdict(list)
-    for index, draft in enumerate(drafts):
-        if draft.device_id is None and states[index] == lifecycle.QUEUED:
-            unrouted[draft.channel].append(index)
-    for channel, indexes in unrouted.items():
-        for index, target in zip(indexes, await routing.plan(unit, account.id, channel, len(indexes))):
-            drafts[index].device_id = target.device_id
-            drafts[index].slot = target.slot
-
-    cost: dict[str, Decimal] = defaultdict(Decimal)
-    if charge and not hold:
-        for p, state in zip(priced, states):
-            if state != lifecycle.RECEIVED:
-                cost[p.product] += p.price
-        for product, amount in cost.items():
-            await billing.debit(
-                unit, account.id, product, amount, enforce=account.credit_enforced, batch_id=batch_id
-            )
-
-    rows = []
-    for index, (draft, p, state) in enumerate(zip(drafts, priced, states)):
-        extra = dict(draft.extra or {})
-        if refund_on_failure:
-            extra["refund_on_failure"] = True
-        rows.append(
-            {
-                "account_id": account.id,
-                "batch_id": batch_id,
-                "direction": "in" if state == lifecycle.RECEIVED else "out",
-                "channel": draft.channel,
-                "device_id": draft.device_id,
-                "slot": draft.slot,
-                "recipient": draft.recipient,
-                "recipient_raw": draft.recipient_raw or draft.recipient,
-                "sender": draft.sender,
-                "body": draft.body,
-                "media_url": draft.media_url,
-                "encoding": p.encoding,
-                "segments": p.segments,
-                "state": state,
-                "urgent": draft.urgent,
-                "priority": draft.priority,
-                "due_at": draft.due_at,
-                "valid_until": draft.valid_until,
-                "customer_id": draft.customer_id,
-                "price": p.price if (charge and state != lifecycle.RECEIVED) else Decimal(0),
-                "product": p.product,
-                "fields": draft.fields,
-                "extra": extra or None,
-                "seq": seq_start + index,
-                "created_at": now,
-                "updated_at": now,
-            }
+    accepted_plan = plan(account, drafts, hold=hold)
+    await _route(unit, accepted_plan)
+    ids, cost = await unit.conn.run_sync(
+        lambda conn: store(
+            conn,
+            accepted_plan,
+            batch_id=batch_id,
+            charge=charge,
+            debit=not hold,
+            refund_on_failure=refund_on_failure,
+            seq_start=seq_start,
         )
-    result = await unit.conn.execute(
-        insert(messages).returning(messages.c.id, sort_by_parameter_order=True), rows
     )
-    ids = [r[0] for r in result.all()]
-    await lifecycle.record_events(unit, list(zip(ids, states)), at=now)
+    states = accepted_plan.states
     received = [i for i, s in zip(ids, states) if s == lifecycle.RECEIVED]
     if received:
         for listener in _received_listeners:
             await listener(unit, account.id, received)
-    _wake_devices(unit, {d.device_id for d, s in zip(drafts, states) if s == lifecycle.QUEUED and d.device_id})
-    return Accepted(ids=ids, batch_id=batch_id, cost=dict(cost), states=states)
+    _wake_devices(unit, accepted_plan.woken())
+    return Accepted(ids=ids, batch_id=batch_id, cost=cost, states=states)
+
+
+async def _route(unit: Unit, accepted: Plan) -> None:
+    """Give a phone to what names none and is going to the queue now."""
+    for channel, indexes in accepted.unrouted().items():
+        for index, target in zip(indexes, await routing.plan(unit, accepted.account.id, channel, len(indexes))):
+            accepted.drafts[index].device_id = target.device_id
+            accepted.drafts[index].slot = target.slot
+
+
+async def accept(
+    core: Core,
+    account: Account,
+    drafts: list[Draft],
+    *,
+    credential_id: int | None = None,
+    batch_kind: str | None = None,
+) -> Accepted:
+    """``submit`` through the group-commit writer: the hot path of the send APIs.
+
+    ``credential_id`` is checked again inside the write (a cached credential revoked by
+    any process is refused); ``batch_kind`` opens a closed batch for the messages in the
+    same write. Answered ids are durable: the writer returns only after its COMMIT.
+    """
+    accepted_plan = plan(account, drafts)
+    if accepted_plan.unrouted():
+        async with core.reader() as unit:
+            await _route(unit, accepted_plan)
+
+    def work(conn: Connection) -> tuple[int | None, list[int], dict[str, Decimal]]:
+        if credential_id is not None:
+            credentials.check_live(conn, credential_id)
+        batch_id = _open_batch_sync(conn, account.id, batch_kind, accepted_plan.at) if batch_kind else None
+        ids, cost = store(conn, accepted_plan, batch_id=batch_id)
+        return batch_id, ids, cost
+
+    batch_id, ids, cost = await core.db.writer.run(work)
+    for device_id in accepted_plan.woken():
+        core.notifier.publish(("device", device_id), "MessageEnqueued")
+    return Accepted(ids=ids, batch_id=batch_id, cost=cost, states=accepted_plan.states)
+
+
+def _open_batch_sync(conn: Connection, account_id: int, kind: str, now: datetime) -> int:
+    return int(
+        conn.execute(
+            insert(batches)
+            .values(account_id=account_id, kind=kind, title="", data={}, state="closed", created_at=now, updated_at=now)
+            .returning(batches.c.id)
+        ).scalar_one()
+    )
 
 
 def _wake_devices(unit: Unit, device_ids: set[int]) -> None:

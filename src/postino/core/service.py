@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..db.engine import Database
 from ..settings import Settings
+from .cache import Caches
 from .notify import Notifier
 
 
@@ -42,6 +43,7 @@ class Core:
         self.settings = settings
         self.db = db or Database(settings.resolved_database_url())
         self.notifier = Notifier()
+        self.cache = Caches()
 
     @asynccontextmanager
     async def unit(self) -> AsyncIterator[Unit]:

@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from sqlalchemy import event
+from sqlalchemy import Engine, event, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from .writer import AsyncGroupWriter, GroupWriter, SQLiteGroupWriter
 
 
 class Database:
@@ -23,7 +25,19 @@ class Database:
             kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.is_sqlite:
-            _tune_sqlite(self.engine)
+            _tune_sqlite(self.engine.sync_engine)
+        self._writer: GroupWriter | None = None
+
+    @property
+    def writer(self) -> GroupWriter:
+        """The group-commit writer of this process (started on first use)."""
+        if self._writer is None:
+            path = make_url(self.url).database if self.is_sqlite else None
+            if path and path != ":memory:" and not path.startswith("file:"):
+                self._writer = SQLiteGroupWriter(path, _tune_sqlite)
+            else:
+                self._writer = AsyncGroupWriter(self.engine)
+        return self._writer
 
     @asynccontextmanager
     async def begin(self) -> AsyncIterator[AsyncConnection]:
@@ -38,17 +52,20 @@ class Database:
             yield conn
 
     async def dispose(self) -> None:
+        if self._writer is not None:
+            await self._writer.close()
+            self._writer = None
         await self.engine.dispose()
 
 
-def _tune_sqlite(engine: AsyncEngine) -> None:
+def _tune_sqlite(engine: Engine) -> None:
     """WAL for concurrent readers; BEGIN IMMEDIATE so two writers queue instead of failing.
 
     ``synchronous=NORMAL`` in WAL mode survives a killed process (the WAL is in the OS
     page cache); only a power cut could lose the last commits.
     """
 
-    @event.listens_for(engine.sync_engine, "connect")
+    @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record) -> None:  # noqa: ANN001
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
@@ -58,7 +75,7 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
         cur.execute("PRAGMA busy_timeout=30000")
         cur.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
+    @event.listens_for(engine, "begin")
     def _on_begin(conn) -> None:  # noqa: ANN001
         read = conn.get_execution_options().get("postino_read", False)
         conn.exec_driver_sql("BEGIN" if read else "BEGIN IMMEDIATE")

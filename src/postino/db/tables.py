@@ -175,6 +175,10 @@ messages = Table(
     Index("ix_messages_state_lease", "state", "lease_until"),
     # History filtered by phone (SG24 getallsms ``phone``) without scanning an account.
     Index("ix_messages_account_recipient", "account_id", "recipient"),
+    # getallsms filters over millions of rows: by phone (above), customer id, device or state in a date range.
+    Index("ix_messages_account_customer", "account_id", "customer_id"),
+    Index("ix_messages_account_device_created", "account_id", "device_id", "created_at"),
+    Index("ix_messages_account_state_created", "account_id", "state", "created_at"),
 )
 
 message_events = Table(

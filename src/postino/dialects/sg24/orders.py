@@ -14,7 +14,7 @@ from ...core.accounts import Account
 from ...core.devices import SLOT_CHANNELS, Device
 from ...core.errors import InvalidInput, NotFound
 from ...core.messages import MAX_BODY, Draft
-from ...core.service import Unit
+from ...core.service import Core, Unit
 from . import dates
 from .errors import Sg24Error
 from .params import Params
@@ -37,8 +37,11 @@ def number_text(part: str) -> str:
 
 
 class Orders:
-    def __init__(self, unit: Unit, account: Account) -> None:
+    """Checks send fields for one account; without a ``unit``, devices come from ``core``'s cache."""
+
+    def __init__(self, unit: Unit | None, account: Account, *, core: Core | None = None) -> None:
         self.unit = unit
+        self.core = core
         self.account = account
         self._devices: dict[int, Device] = {}
         self._numbers: dict[str, str] = {}
@@ -58,7 +61,11 @@ class Orders:
         device = self._devices.get(device_id)
         if device is None:
             try:
-                device = await devices_mod.get(self.unit, self.account.id, device_id)
+                if self.unit is not None:
+                    device = await devices_mod.get(self.unit, self.account.id, device_id)
+                else:
+                    assert self.core is not None
+                    device = await devices_mod.get_cached(self.core, self.account.id, device_id)
             except NotFound:
                 raise Sg24Error("Device not found") from None
             self._devices[device_id] = device

@@ -102,6 +102,22 @@ async def _by_token(unit: Unit, p: Params) -> Account:
     return await accounts.get(unit, credential.account_id)
 
 
+async def _by_token_cached(core: Core, token: str | None) -> tuple[Account, int]:
+    """The hot path's lookup: cached credential and account; the write checks the token again."""
+    try:
+        credential = await credentials.resolve_cached(core, token, ("sg24",))
+        return await accounts.get_cached(core, credential.account_id), credential.id
+    except (AuthError, NotFound):
+        raise Sg24Error(TOKEN_WRONG) from None
+
+
+async def _accept(core: Core, account: Account, drafts: list, credential_id: int, **kwargs: Any) -> messages.Accepted:
+    try:
+        return await messages.accept(core, account, drafts, credential_id=credential_id, **kwargs)
+    except AuthError:  # revoked or expired since it was cached
+        raise Sg24Error(TOKEN_WRONG) from None
+
+
 async def _by_login(unit: Unit, p: Params) -> Account:
     try:
         return await accounts.authenticate(unit, p.stripped("email") or "", p.stripped("pass") or "")
@@ -156,8 +172,14 @@ async def _send(unit: Unit, account: Account, p: Params) -> dict[str, Any]:
 
 @method("addsms")
 async def addsms(core: Core, p: Params) -> dict[str, Any]:
-    async with core.unit() as unit:
-        return await _send(unit, await _by_token(unit, p), p)
+    """The hot path: cached look-ups, then one group-committed write (see ``db.writer``)."""
+    if isinstance(p.files.get("file"), UploadFile):
+        async with core.unit() as unit:
+            return await _send(unit, await _by_token(unit, p), p)
+    account, credential_id = await _by_token_cached(core, p.stripped("token"))
+    drafts = await Orders(None, account, core=core).drafts(p)
+    accepted = await _accept(core, account, drafts, credential_id)
+    return {"error": 0, "sms_id": accepted.ids[0], "message": SAVED, "sms_ids": accepted.ids}
 
 
 @method("smstosend")
@@ -209,19 +231,17 @@ async def addalotofsms(core: Core, p: Params) -> dict[str, Any]:
         raise Sg24Error("Field smsdata is required (a list of messages)")
     if len(items) > MAX_BULK:
         raise Sg24Error(f"Too many messages in smsdata (at most {MAX_BULK})")
-    async with core.unit() as unit:
-        account = await _by_token(unit, Params({"token": token}))
-        orders = Orders(unit, account)
-        drafts = []
-        for index, item in enumerate(items):
-            if not isinstance(item, dict):
-                raise Sg24Error(f"smsdata[{index}]: not an object")
-            try:
-                drafts.extend(await orders.drafts(Params.of(item)))
-            except (Sg24Error, DomainError) as exc:
-                raise Sg24Error(f"smsdata[{index}]: {exc.message}") from None
-        batch_id = await messages.open_batch(unit, account.id, "sg24_bulk", state="closed")
-        accepted = await messages.submit(unit, account, drafts, batch_id=batch_id)
+    account, credential_id = await _by_token_cached(core, Params({"token": token}).stripped("token"))
+    orders = Orders(None, account, core=core)
+    drafts = []
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise Sg24Error(f"smsdata[{index}]: not an object")
+        try:
+            drafts.extend(await orders.drafts(Params.of(item)))
+        except (Sg24Error, DomainError) as exc:
+            raise Sg24Error(f"smsdata[{index}]: {exc.message}") from None
+    accepted = await _accept(core, account, drafts, credential_id, batch_kind="sg24_bulk")
     return {"error": 0, "message": "OK", "count": len(accepted.ids), "sms_ids": accepted.ids}
 
 

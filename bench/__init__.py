@@ -1,0 +1,1 @@
+"""Postino's benchmark runner: ``python -m bench`` (see ``docs/benchmarks.md``)."""

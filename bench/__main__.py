@@ -1,0 +1,103 @@
+"""``python -m bench``: start what the figures need on loopback, measure, print the table.
+
+Everything runs in a temporary folder: a fresh SQLite data dir, real ``postino serve``
+and ``postino device simulate`` processes, and the bare ASGI app; ``wrk`` drives all load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sqlite3
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from . import figures, loadgen, services
+
+
+def machine() -> str:
+    cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
+                if ln.startswith("model name")), platform.processor() or "unknown CPU")
+    mem_kb = int(next(ln.split()[1] for ln in Path("/proc/meminfo").read_text().splitlines()
+                      if ln.startswith("MemTotal")))
+    return (f"{cpu}, {os.cpu_count()} cores, {mem_kb / 1024 / 1024:.0f} GiB RAM, Python {platform.python_version()}, "
+            f"SQLite {sqlite3.sqlite_version}, load average at start {os.getloadavg()[0]:.1f}")
+
+
+def table(rows: list[figures.Row]) -> str:
+    head = ("figure", "measured", "target", "result")
+    cells = [head] + [(r.figure, r.measured, r.target, r.verdict) for r in rows]
+    widths = [max(len(c[i]) for c in cells) for i in range(4)]
+    lines = ["| " + " | ".join(c[i].ljust(widths[i]) for i in range(4)) + " |" for c in cells]
+    lines.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="Shorter runs and 200,000 history rows.")
+    parser.add_argument("--soak", action="store_true", help="Also figure 6 over 30 minutes of load.")
+    parser.add_argument("--soak-minutes", type=float, default=30.0)
+    parser.add_argument("--rows", type=int, help="Messages loaded for figure 5 (default 1,000,000).")
+    parser.add_argument("--seconds", type=float, help="Length of each load run (default 10, --quick 5).")
+    parser.add_argument("--only", default="1,2,3,4,5,6", help="Figures to run, e.g. 1,6.")
+    parser.add_argument("--keep", action="store_true", help="Keep the temporary folder (logs, database).")
+    args = parser.parse_args(argv)
+    only = {int(x) for x in args.only.split(",") if x.strip()}
+    seconds = args.seconds or (5.0 if args.quick else 10.0)
+    rows = args.rows or (200_000 if args.quick else 1_000_000)
+    loadgen.ensure_wrk()
+
+    work = Path(tempfile.mkdtemp(prefix="postino-bench-"))
+    data_dir = work / "data"
+    logs = work / "logs"
+    logs.mkdir(parents=True)
+    print(f"machine: {machine()}\nworking in {work}", flush=True)
+    account = services.create_account(data_dir, "bench@example.com")
+    device_id = services.register_device(data_dir, account["id"], "bench phone")
+    span = None
+    if 5 in only:
+        started = time.monotonic()
+        history = services.create_account(data_dir, "history@example.com")
+        history_devices = [services.register_device(data_dir, history["id"], f"history {i}") for i in range(20)]
+        span = figures.load_history(data_dir, history["id"], history_devices, rows)
+        print(f"figure 5: loaded {rows:,} messages in {time.monotonic() - started:.0f} s", flush=True)
+
+    server = services.serve(data_dir, logs)
+    bare = services.bare(logs)
+    env = figures.Env(work, seconds, data_dir, server, account, device_id, [])
+    result: list[figures.Row] = []
+    try:
+        if 1 in only or 6 in only:
+            result += figures.accept_rate(env, bare)
+            print(table(result), flush=True)
+        bare.stop()
+        if 2 in only:
+            result += figures.bulk(env)
+        if 3 in only:
+            result += figures.phones(env)
+        if 4 in only:
+            result += figures.smpp()
+        if 5 in only and span is not None:
+            result += figures.history(env, history["sg24_token"], history_devices, span)
+        if 6 in only:
+            result += figures.rss(env, args.soak_minutes if args.soak else 0)
+    finally:
+        server.stop()
+        bare.stop()
+    print()
+    print(f"machine: {machine()}")
+    print(f"command: {' '.join(['bench/run', *(argv if argv is not None else sys.argv[1:])])}")
+    print(table(result))
+    if not args.keep:
+        import shutil
+
+        shutil.rmtree(work, ignore_errors=True)
+    return 0 if all(r.ok is not False for r in result) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

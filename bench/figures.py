@@ -1,0 +1,241 @@
+"""The figures: each measures against its target and returns rows for the table."""
+
+from __future__ import annotations
+
+import json
+import random
+import sqlite3
+import statistics
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from urllib.parse import urlencode
+
+from . import loadgen, services
+
+
+@dataclass
+class Row:
+    figure: str
+    measured: str
+    target: str
+    ok: bool | None  # None: not measured
+
+    @property
+    def verdict(self) -> str:
+        return "n/a" if self.ok is None else ("pass" if self.ok else "FAIL")
+
+
+@dataclass
+class Env:
+    """What every figure shares: durations, the temporary folder, the server, the account."""
+
+    work: Path
+    seconds: float
+    data_dir: Path
+    server: services.Process
+    account: dict
+    device_id: int
+    rss: list[tuple[float, float]]
+
+
+def _sms_body(token: str, device_id: int, i: int = 0) -> str:
+    return urlencode({"token": token, "sendto": f"+3934{9100000 + i % 90000:07d}", "body": "Benchmark message",
+                      "device_id": device_id})
+
+
+def _db(env: Env) -> sqlite3.Connection:
+    return sqlite3.connect(env.data_dir / "postino.db", timeout=30)
+
+
+def accept_rate(env: Env, bare: services.Process) -> list[Row]:
+    """Figure 1: addsms over HTTP against the bare app, then p99 at half that rate; figure 6 (RSS) alongside."""
+    token = env.account["sg24_token"]
+    body = _sms_body(token, env.device_id)
+    conns = 64
+    bare_result = loadgen.run(bare.url + "/getdata/addsms", seconds=env.seconds, connections=conns, body=body)
+    with _db(env) as db:
+        before = db.execute("SELECT count(*) FROM messages").fetchone()[0]
+    env.rss.append((time.monotonic(), env.server.rss_mb()))
+    full = loadgen.run(env.server.url + "/getdata/addsms", seconds=env.seconds, connections=conns, body=body)
+    env.rss.append((time.monotonic(), env.server.rss_mb()))
+    with _db(env) as db:
+        stored = db.execute("SELECT count(*) FROM messages").fetchone()[0] - before
+    half = full.rate / 2
+    paced_conns = 16
+    delay = paced_conns * 1000 / half if half else 1000
+    paced = loadgen.run(env.server.url + "/getdata/addsms", seconds=env.seconds, connections=paced_conns,
+                        body=body, delay_ms=delay)
+    env.rss.append((time.monotonic(), env.server.rss_mb()))
+    ratio = full.rate / bare_result.rate if bare_result.rate else 0
+    errors = full.errors + full.non2xx
+    return [
+        Row("load generator (wrk) vs bare ASGI, req/s", f"{bare_result.rate:,.0f}", "well above figure 1", None),
+        Row(f"1. addsms accepted/s (stored: {stored:,}; errors {errors})",
+            f"{full.rate:,.0f}/s = {ratio:.0%} of bare", ">= 40% of bare", ratio >= 0.40 and errors == 0),
+        Row(f"1. addsms p99 at half rate ({paced.rate:,.0f}/s)", f"{paced.p99_ms:.1f} ms", "<= 20 ms",
+            paced.p99_ms <= 20),
+    ]
+
+
+def bulk(env: Env) -> list[Row]:
+    """Figure 2: one addalotofsms call with 10,000 items (a raw JSON body), one at a time."""
+    items = [{"sendto": f"+3934{8000000 + i:07d}", "body": f"Bulk message {i}", "device_id": env.device_id}
+             for i in range(10_000)]
+    path = env.work / "bulk.json"
+    path.write_text(json.dumps({"token": env.account["sg24_token"], "smsdata": items}))
+    result = loadgen.run(env.server.url + "/getdata/addalotofsms", seconds=max(6, env.seconds), connections=1,
+                         body_file=path, content_type="application/json", timeout=30)
+    ok = result.requests > 0 and result.errors == 0 and result.p50_ms <= 1000
+    return [Row(f"2. addalotofsms 10,000 items ({result.requests} calls)",
+                f"p50 {result.p50_ms / 1000:.2f} s, max {result.max_ms / 1000:.2f} s", "<= 1 s", ok)]
+
+
+def phones(env: Env) -> list[Row]:
+    """Figure 3: accept -> a simulated phone takes it; 50 phones in one process, 200 msg/s."""
+    sim_dir = env.work / "phones"
+    sim_dir.mkdir(exist_ok=True)
+    sim = services.simulate(env.server.url, env.account["device_registration_token"], 50, sim_dir)
+    try:
+        def registered() -> list[int]:
+            with _db(env) as db:
+                return [r[0] for r in db.execute(
+                    "SELECT id FROM devices WHERE account_id = ? AND id != ? ORDER BY id",
+                    (env.account["id"], env.device_id))]
+
+        services.wait_until(lambda: len(registered()) >= 50, 60, "50 simulated phones")
+        time.sleep(2)  # let every phone open its event stream
+        device_ids = registered()
+        token = env.account["sg24_token"]
+        lines = [f"POST\t/getdata/addsms\t{_sms_body(token, device_ids[i % 50], i)}" for i in range(1000)]
+        req_file = env.work / "phones.requests"
+        req_file.write_text("\n".join(lines) + "\n")
+        conns, rate = 10, 200
+        with _db(env) as db:
+            first_id = db.execute("SELECT coalesce(max(id), 0) FROM messages").fetchone()[0]
+        result = loadgen.run(env.server.url + "/getdata/addsms", seconds=env.seconds, connections=conns,
+                             requests_file=req_file, delay_ms=conns * 1000 / rate)
+        placeholders = ",".join("?" * len(device_ids))
+
+        def waiting() -> int:
+            with _db(env) as db:
+                return db.execute(
+                    f"SELECT count(*) FROM messages WHERE id > ? AND state = 'queued' AND device_id IN ({placeholders})",
+                    (first_id, *device_ids)).fetchone()[0]
+
+        services.wait_until(lambda: waiting() == 0, 60, "the phones to take every message")
+        with _db(env) as db:
+            rows = db.execute(
+                f"""SELECT q.at, min(t.at) FROM messages m
+                    JOIN message_events q ON q.message_id = m.id AND q.state = 'queued'
+                    JOIN message_events t ON t.message_id = m.id AND t.state IN ('assigned', 'taken')
+                    WHERE m.id > ? AND m.device_id IN ({placeholders}) GROUP BY m.id""",
+                (first_id, *device_ids)).fetchall()
+    finally:
+        sim.terminate()
+        sim.wait(15)
+    waits = sorted((_ts(t) - _ts(q)) * 1000 for q, t in rows)
+    if not waits:
+        return [Row("3. accept -> phone takes it", "no message taken", "p99 <= 100 ms", False)]
+    p50, p99 = statistics.median(waits), waits[min(len(waits) - 1, int(len(waits) * 0.99))]
+    return [Row(f"3. accept -> phone takes it, 50 phones, {result.rate:,.0f} msg/s ({len(waits):,} msgs)",
+                f"p50 {p50:.1f} ms, p99 {p99:.1f} ms", "p99 <= 100 ms", p99 <= 100)]
+
+
+def _ts(text: str) -> float:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC).timestamp()
+
+
+def smpp() -> list[Row]:
+    """Figure 4: there is no SMPP connector yet."""
+    return [Row("4. SMPP submit rate", "not built yet (the SMPP connector has not landed)", "-", None)]
+
+
+STATES = (("delivered", 60), ("sent", 20), ("failed", 10), ("queued", 5), ("received", 5))
+
+
+def load_history(data_dir: Path, account_id: int, device_ids: list[int], rows: int) -> tuple[datetime, datetime]:
+    """Write ``rows`` messages straight into the table (spread over a year); the server is not running."""
+    rnd = random.Random(7)
+    states = [s for s, w in STATES for _ in range(w)]
+    end = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+    start = end - timedelta(days=365)
+    step = (end - start).total_seconds() / rows
+    db = sqlite3.connect(data_dir / "postino.db")
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=OFF")
+
+    def batch(lo: int, hi: int):
+        for i in range(lo, hi):
+            at = (start + timedelta(seconds=i * step)).strftime("%Y-%m-%d %H:%M:%S.%f")
+            state = states[rnd.randrange(len(states))]
+            phone = f"+39347{rnd.randrange(50_000):07d}"
+            yield (account_id, "in" if state == "received" else "out", "sms", device_ids[i % len(device_ids)],
+                   i % 2, phone, phone, "", "History message", "gsm", 1, state, 0, 1.0, 0,
+                   f"cust-{rnd.randrange(2000)}", 450, "sms", 0, at, at)
+
+    sql = """INSERT INTO messages (account_id, direction, channel, device_id, slot, recipient, recipient_raw,
+             sender, body, encoding, segments, state, urgent, priority, attempts, customer_id, price, product,
+             seq, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"""
+    for lo in range(0, rows, 100_000):
+        with db:
+            db.executemany(sql, batch(lo, min(rows, lo + 100_000)))
+    db.execute("ANALYZE")
+    db.close()
+    return start, end
+
+
+def history(env: Env, token: str, device_ids: list[int], span: tuple[datetime, datetime]) -> list[Row]:
+    """Figure 5: getallsms with filters over the loaded history."""
+    start, end = span
+    rnd = random.Random(11)
+    paths = []
+    for i in range(200):
+        day = start + timedelta(days=rnd.randrange(360))
+        week = (day.strftime("%Y-%m-%d"), (day + timedelta(days=7)).strftime("%Y-%m-%d"))
+        choice = i % 5
+        if choice == 0:
+            q = {"device_id": rnd.choice(device_ids), "status": 7, "begindate": week[0], "enddate": week[1]}
+        elif choice == 1:
+            q = {"phone": f"+39347{rnd.randrange(50_000):07d}"}
+        elif choice == 2:
+            q = {"customerid": f"cust-{rnd.randrange(2000)}", "limit": 100}
+        elif choice == 3:
+            q = {"status": 9, "sim": 1, "begindate": week[0], "enddate": week[1], "onlycount": 1}
+        else:
+            q = {"begindate": week[0], "enddate": week[0], "orderbydesc": 1, "limit": 100}
+        paths.append("GET\t/getdata/getallsms?" + urlencode({"token": token, **q}) + "\t")
+    req_file = env.work / "history.requests"
+    req_file.write_text("\n".join(paths) + "\n")
+    result = loadgen.run(env.server.url + "/getdata/getallsms", seconds=env.seconds, connections=4,
+                         requests_file=req_file, method="GET")
+    return [Row(f"5. getallsms with filters, {result.rate:,.0f} req/s",
+                f"p95 {result.p95_ms:.1f} ms (p50 {result.p50_ms:.1f})", "p95 <= 50 ms",
+                result.p95_ms <= 50 and result.errors == 0)]
+
+
+def rss(env: Env, soak_minutes: float) -> list[Row]:
+    """Figure 6: the server's RSS under figure 1's load; with ``--soak``, after ``soak_minutes`` of it."""
+    rows = []
+    if env.rss:
+        values = [mb for _, mb in env.rss]
+        growth = values[-1] - values[0]
+        rows.append(Row("6. server RSS under figure 1's load", f"{max(values):.0f} MB (change {growth:+.0f} MB)",
+                        "<= 200 MB and flat", max(values) <= 200 and growth <= 20))
+    if soak_minutes:
+        token = env.account["sg24_token"]
+        body = _sms_body(token, env.device_id)
+        probe = loadgen.run(env.server.url + "/getdata/addsms", seconds=5, connections=64, body=body)
+        delay = 16 * 1000 / (probe.rate / 2)
+        samples = []
+        deadline = time.monotonic() + soak_minutes * 60
+        while time.monotonic() < deadline:
+            loadgen.run(env.server.url + "/getdata/addsms", seconds=60, connections=16, body=body, delay_ms=delay)
+            samples.append(env.server.rss_mb())
+        tenth = max(1, len(samples) // 3)
+        growth = max(samples[-tenth:]) - min(samples[:tenth])
+        rows.append(Row(f"6. server RSS after {soak_minutes:.0f} min at half rate",
+                        f"{max(samples):.0f} MB (last third vs first: {growth:+.0f} MB)", "<= 200 MB and flat",
+                        max(samples) <= 200 and growth <= 20))
+    return rows

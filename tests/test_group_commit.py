@@ -1,0 +1,67 @@
+"""The group-commit writer: one transaction for concurrent writes, one savepoint each."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from sqlalchemy import Connection, insert, select
+
+from postino.core.clock import utcnow
+from postino.core.service import Core
+from postino.db.engine import Database
+from postino.db.tables import tags
+from tests.conftest import make_account
+
+
+def _add_tag(account_id: int, title: str, fail: bool = False):
+    def work(conn: Connection) -> int:
+        new_id = conn.execute(insert(tags).values(account_id=account_id, title=title, created_at=utcnow()).returning(tags.c.id)).scalar_one()
+        if fail:
+            raise ValueError(f"refused {title}")
+        return new_id
+
+    return work
+
+
+async def _titles(database_url: str) -> set[str]:
+    """Read through a separate engine: what is committed, not what one connection sees."""
+    db = Database(database_url.replace("sqlite://", "sqlite+aiosqlite://").replace("postgresql://", "postgresql+asyncpg://"))
+    try:
+        async with db.read() as conn:
+            return {r[0] for r in (await conn.execute(select(tags.c.title))).all()}
+    finally:
+        await db.dispose()
+
+
+async def test_one_failing_write_does_not_spoil_the_others(core: Core, database_url: str) -> None:
+    account = await make_account(core)
+    works = [_add_tag(account.id, f"tag {i}", fail=(i == 3)) for i in range(8)]
+    results = await asyncio.gather(*(core.db.writer.run(w) for w in works), return_exceptions=True)
+    assert isinstance(results[3], ValueError) and str(results[3]) == "refused tag 3"
+    assert all(isinstance(r, int) for i, r in enumerate(results) if i != 3)
+    assert await _titles(database_url) == {f"tag {i}" for i in range(8) if i != 3}
+
+
+async def test_an_answered_write_is_already_committed(core: Core, database_url: str) -> None:
+    account = await make_account(core)
+    for i in range(3):
+        await core.db.writer.run(_add_tag(account.id, f"seen {i}"))
+        assert f"seen {i}" in await _titles(database_url)
+
+
+async def test_concurrent_writes_share_transactions(core: Core, monkeypatch: pytest.MonkeyPatch) -> None:
+    from postino.db import writer as writer_mod
+
+    sizes: list[int] = []
+    original = writer_mod.run_group
+
+    def counting(conn, items):
+        sizes.append(len(items))
+        return original(conn, items)
+
+    monkeypatch.setattr(writer_mod, "run_group", counting)
+    account = await make_account(core)
+    await asyncio.gather(*(core.db.writer.run(_add_tag(account.id, f"many {i}")) for i in range(50)))
+    assert sum(sizes) == 50
+    assert len(sizes) < 50  # at least one COMMIT served several writes
