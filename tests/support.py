@@ -81,6 +81,11 @@ class ServerProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 30.0) -> "ServerProcess":
+        self.launch()
+        return self.wait_healthy(timeout)
+
+    def launch(self) -> "ServerProcess":
+        """Start the process without waiting (several nodes starting at once)."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")  # noqa: SIM115 - lives as long as the process
         self.proc = subprocess.Popen(
@@ -92,6 +97,11 @@ class ServerProcess:
             stderr=subprocess.STDOUT,
             env={**os.environ, "POSTINO_SCHEDULER_INTERVAL": "0.2", **self.env},
         )
+        return self
+
+    def wait_healthy(self, timeout: float = 30.0) -> "ServerProcess":
+        """Return once ``/health`` answers 200; fail if the process exits first."""
+        assert self.proc is not None
 
         def healthy() -> bool:
             if self.proc.poll() is not None:

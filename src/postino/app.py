@@ -16,6 +16,7 @@ from . import __version__, metrics
 from .core import media as media_store
 from .http import JSONResponse
 from .core.errors import NotFound
+from .core.relay import PgRelay
 from .core.service import Core
 from .db.migrate import upgrade
 from .dialects import discover
@@ -42,6 +43,17 @@ class BodyLimit:
         await self.app(scope, receive, send)
 
 
+def _warn_about_the_set_up(settings: Settings, core: Core) -> None:
+    """Say at start what a multi-process set-up lacks (docs/operations.md, "Several nodes")."""
+    if core.db.is_sqlite and settings.role != "all":
+        log.warning(
+            "role %s on SQLite: wake-ups do not cross processes; run one 'all' process, "
+            "or use PostgreSQL for separate api and worker processes", settings.role,
+        )
+    if core.db.is_postgres and settings.role != "worker" and not settings.redis_url:
+        log.info("POSTINO_REDIS_URL is not set: rate limits are counted in this process only")
+
+
 def create_app(settings: Settings | None = None, core: Core | None = None) -> FastAPI:
     settings = settings or Settings()
     settings.ensure_dirs()
@@ -51,6 +63,11 @@ def create_app(settings: Settings | None = None, core: Core | None = None) -> Fa
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await upgrade(core.db)
+        _warn_about_the_set_up(settings, core)
+        relay = PgRelay(core.notifier, core.db.url) if core.db.is_postgres else None
+        if relay is not None:
+            await relay.start()  # before any request: a publish here must reach the other nodes
+        app.state.relay = relay
         for hook in app.state.startup_hooks:
             await hook(core)
         stop = asyncio.Event()
@@ -66,6 +83,8 @@ def create_app(settings: Settings | None = None, core: Core | None = None) -> Fa
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            if relay is not None:
+                await relay.close()
             await core.db.dispose()
 
     app = FastAPI(
@@ -98,7 +117,6 @@ def create_app(settings: Settings | None = None, core: Core | None = None) -> Fa
         body, content_type = await metrics.render(core)
         return PlainTextResponse(body, media_type=content_type)
 
-    @app.get("/media/{name}", tags=["media"], include_in_schema=False)
     async def get_media(name: str, request: Request):  # noqa: ANN202
         media_id = name.split(".", 1)[0]
         try:
@@ -108,13 +126,19 @@ def create_app(settings: Settings | None = None, core: Core | None = None) -> Fa
             return PlainTextResponse("Not found", status_code=404)
         return FileResponse(path, media_type=content_type)
 
+    # A worker answers /health and /metrics only; it still imports and installs every
+    # part, because importing registers the jobs and listeners its loops need.
+    serves_http = settings.role != "worker"
+    if serves_http:
+        app.add_api_route("/media/{name}", get_media, methods=["GET"], include_in_schema=False)
     for extra in ("postino.device_api", "postino.web", "postino.native_api"):
         with contextlib.suppress(ModuleNotFoundError):
             module = importlib.import_module(extra)
-            if hasattr(module, "router"):
+            if serves_http and hasattr(module, "router"):
                 app.include_router(module.router)
     for dialect in discover():
-        app.include_router(dialect.router)
+        if serves_http:
+            app.include_router(dialect.router)
         if hasattr(dialect, "install"):
             dialect.install(app)
 

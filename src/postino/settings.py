@@ -8,6 +8,7 @@ tests can run several differently configured apps in one interpreter.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -38,14 +39,15 @@ class Settings(BaseSettings):
     """Total seconds one webhook/callback POST may take (connect: at most 5)."""
     webhook_host_concurrency: int = 4
     """POSTs in flight at once to one host, per worker process."""
-    role: str = "all"
-    """``api`` answers HTTP only, ``worker`` runs the background loops only, ``all`` both."""
+    role: Literal["all", "api", "worker"] = "all"
+    """``api`` answers HTTP only, ``worker`` runs the background loops only (and ``/health``), ``all`` both."""
     demo: bool = False
     sandbox: bool = False
     tls_cert: Path | None = None
     tls_key: Path | None = None
     max_body_bytes: int = 16 * 1024 * 1024
     redis_url: str = ""
+    """``redis://host:6379/0``: rate-limit counts shared by every process that names it."""
     log_level: str = "info"
 
     def resolved_database_url(self) -> str:

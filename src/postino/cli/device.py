@@ -36,6 +36,9 @@ def device_simulate(
     insecure: bool = typer.Option(False, "--insecure", help="Accept any TLS certificate (self-signed tests)."),
     ca_cert: Optional[Path] = typer.Option(None, "--ca-cert", help="PEM file of the CA that signed the server."),
     seed: Optional[int] = typer.Option(None, "--seed", help="Seed the delivery odds for repeatable runs."),
+    sent_log: Optional[Path] = typer.Option(
+        None, "--sent-log", help="Append '<message id> <device id>' to this file for every SMS sent."
+    ),
     parent_pid: Optional[int] = typer.Option(None, "--parent-pid", hidden=True),
 ) -> None:
     """Run simulated phones that speak the SMS Gateway for Android protocol to a Postino server."""
@@ -63,6 +66,7 @@ def device_simulate(
             ca_cert=ca_cert,
             parent_pid=parent_pid,
             seed=seed,
+            sent_log=sent_log,
         )
     except ValueError as exc:
         fail(str(exc))

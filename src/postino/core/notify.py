@@ -44,5 +44,9 @@ class Notifier:
             for fn in self._listeners:
                 fn(key, event, payload)
 
+    def keys(self) -> list[Any]:
+        """Every key someone listens on here (a relay wakes them all after a gap)."""
+        return list(self._subscribers)
+
     def subscribers(self, key: Any) -> int:
         return len(self._subscribers.get(key, ()))

@@ -11,6 +11,7 @@ count the same hits.
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
 import weakref
 from dataclasses import dataclass
@@ -21,6 +22,8 @@ from limits.storage import storage_from_string
 from limits.aio.strategies import MovingWindowRateLimiter
 
 from ..settings import Settings
+
+log = logging.getLogger("postino.ratelimit")
 
 DEFAULT_AMOUNT = 20
 DEFAULT_PER_SECONDS = 1
@@ -40,14 +43,27 @@ class RateLimiter:
         self.storage = storage
         self.item = RateLimitItemPerSecond(amount, per_seconds, namespace="postino")
         self._limiter = MovingWindowRateLimiter(storage)
+        self._last_outage_log = -1e9
 
     async def hit(self, scope: str, key: str) -> Verdict:
+        """Count one hit. A store that does not answer lets the request through (logged):
+        an outage of Redis must not stop the gateway, and a limit is not worth a 500."""
         # Secrets never reach the store (Redis may be shared): only their digest does.
         ident = hashlib.sha256(key.encode()).hexdigest()[:32]
-        if await self._limiter.hit(self.item, scope, ident):
+        try:
+            if await self._limiter.hit(self.item, scope, ident):
+                return Verdict(True, 0.0)
+            stats = await self._limiter.get_window_stats(self.item, scope, ident)
+        except Exception as exc:  # noqa: BLE001 - redis errors come in many classes
+            self._report_outage(exc)
             return Verdict(True, 0.0)
-        stats = await self._limiter.get_window_stats(self.item, scope, ident)
         return Verdict(False, max(0.0, stats.reset_time - time.time()))
+
+    def _report_outage(self, exc: Exception) -> None:
+        now = time.monotonic()
+        if now - self._last_outage_log > 60:
+            self._last_outage_log = now
+            log.error("rate-limit store unreachable (%s): requests are not limited meanwhile", type(exc).__name__)
 
 
 def storage_for(settings: Settings) -> Storage:

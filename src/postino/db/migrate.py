@@ -6,11 +6,13 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from .engine import Database
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+MIGRATION_LOCK = 0x706F7374  # "post": the advisory lock key that serialises migrations
 
 
 def alembic_config() -> Config:
@@ -22,6 +24,9 @@ def alembic_config() -> Config:
 async def upgrade(db: Database, revision: str = "head") -> None:
     """Bring the schema to ``revision`` on an already open engine."""
     async with db.engine.begin() as conn:
+        if db.is_postgres:
+            # Nodes starting together migrate one after the other, not into each other.
+            await conn.execute(text(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"))
         await conn.run_sync(_upgrade_sync, revision)
 
 

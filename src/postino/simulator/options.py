@@ -59,6 +59,8 @@ class Options:
     ca_cert: Path | None = None
     parent_pid: int | None = None
     seed: int | None = None
+    sent_log: Path | None = None
+    """Append ``<message id> <device id>`` here for every SMS sent (evidence for tests)."""
 
     @property
     def api(self) -> str:

@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 
 from .options import Options
+from .sentlog import SentLog
 from .state import StateFile
 
 DONE_MEMORY = 50_000
@@ -65,8 +66,12 @@ class Backoff:
 
 
 class SimulatedPhone:
-    def __init__(self, index: int, options: Options, state: StateFile, client: httpx.AsyncClient) -> None:
+    def __init__(
+        self, index: int, options: Options, state: StateFile, client: httpx.AsyncClient,
+        sent_log: SentLog | None = None,
+    ) -> None:
         self.index = index
+        self.sent_log = sent_log
         self.options = options
         self.state = state
         self.client = client
@@ -260,10 +265,12 @@ class SimulatedPhone:
 
     async def take(self, messages: list[dict]) -> None:
         fresh = []
+        pending = {report["id"] for report in self.reports}
         for message in messages:
             mid = str(message["id"])
             if mid in self.done:
-                self.queue_report(self.done[mid])  # the server missed our last word: say it again
+                if mid not in pending:  # still queued: saying it twice would only grow the backlog
+                    self.queue_report(self.done[mid])  # the server missed our last word: say it again
             elif mid not in self.inflight and mid not in self.queued_ids:
                 fresh.append(message)
         if not fresh:
@@ -349,6 +356,8 @@ class SimulatedPhone:
             code = failure.group(1) if failure.groups() and failure.group(1) else None
             self.finish(mid, "Failed", code.upper() if code else self.options.fail_error)
             return
+        if self.sent_log is not None:
+            self.sent_log.record(mid, str(self.saved.get("id", "")))
         item["step"] = "Sent"
         item["states"]["Sent"] = now_iso()
         self.state.dirty = True

@@ -11,6 +11,7 @@ import httpx
 
 from .options import Options
 from .phone import SimulatedPhone, log
+from .sentlog import SentLog
 from .state import StateFile
 
 
@@ -54,11 +55,12 @@ async def simulate(options: Options, stop: asyncio.Event | None = None) -> int:
         except (NotImplementedError, RuntimeError):
             pass
     state = StateFile(options.state_file)
+    sent_log = SentLog(options.sent_log) if options.sent_log else None
     limits = httpx.Limits(
         max_connections=max(20, options.phones * 4), max_keepalive_connections=max(10, options.phones * 2)
     )
     async with httpx.AsyncClient(timeout=httpx.Timeout(15.0), verify=_verify(options), limits=limits) as client:
-        phones = [SimulatedPhone(i, options, state, client) for i in range(options.phones)]
+        phones = [SimulatedPhone(i, options, state, client, sent_log) for i in range(options.phones)]
         log("[simulator]", f"{options.phones} phone(s) for {options.api}, state in {options.state_file}")
         tasks = [asyncio.create_task(p.run(stop)) for p in phones]
         tasks.append(asyncio.create_task(_flush(state, stop)))
@@ -67,6 +69,8 @@ async def simulate(options: Options, stop: asyncio.Event | None = None) -> int:
         await stop.wait()
         await asyncio.gather(*tasks, return_exceptions=True)
     state.save()
+    if sent_log is not None:
+        sent_log.close()
     log("[simulator]", "stopped")
     return 2 if any(p.fatal for p in phones) else 0
 
