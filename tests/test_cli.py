@@ -107,3 +107,24 @@ def test_serve_answers_health_docs_and_openapi(tmp_path: Path, settings: Setting
     listed = json.loads(run_cli("accounts", "list", "--json", "--data-dir", str(tmp_path / "srv"),
                                 "--database-url", settings.database_url).stdout)
     assert [a["email"] for a in listed].count("demo@example.com") == 1
+
+
+async def test_metrics_count_accepted_messages_and_the_backlog(core, client, alice) -> None:  # noqa: ANN001
+    from postino.core import accounts, devices, messages
+
+    async with core.unit() as unit:
+        device, _ = await devices.register(unit, alice.id, sim_cards=[{"slotIndex": 0, "simNumber": 1}])
+        account = await accounts.get(unit, alice.id)
+        before = (await client.get("/metrics")).text
+        await messages.submit(
+            unit, account, [messages.Draft(recipient="+393491234567", body="hi", device_id=device.id, slot=0)] * 2
+        )
+
+    def value(text: str, name: str) -> float:
+        line = next((ln for ln in text.splitlines() if ln.startswith(name + " ")), None)
+        return float(line.split()[-1]) if line else 0.0
+
+    after = (await client.get("/metrics")).text
+    name = 'postino_messages_accepted_total{channel="sms"}'
+    assert value(after, name) - value(before, name) == 2
+    assert value(after, 'postino_messages{state="queued"}') == 2

@@ -15,8 +15,9 @@ from typing import Any
 
 from sqlalchemy import func, insert, select, update
 
-from ..db.tables import batches, campaigns, contacts, tags
+from ..db.tables import batches, campaigns, contacts, messages, tags
 from . import accounts as accounts_mod
+from . import lifecycle, webhooks
 from . import devices as devices_mod
 from . import messages as messages_mod
 from . import phones
@@ -332,6 +333,8 @@ async def start_campaign(unit: Unit, campaign: Campaign, *, strict: bool = False
             .returning(*campaigns.c)
         )
     ).one()
+    if state == "finished":
+        await _announce_finished(unit, row, {})
     return _campaign(row), woken
 
 
@@ -353,10 +356,60 @@ async def start_due_campaigns(unit: Unit, now: datetime | None = None) -> set[in
     return woken
 
 
+DONE_STATES = lifecycle.FINAL | {lifecycle.DELIVERED}
+"""A campaign is finished when each of its messages is in one of these (delivered: a read may follow, nothing else)."""
+
+
+async def finish_campaigns(unit: Unit, now: datetime | None = None) -> None:
+    """Scheduler job: a started campaign whose messages are all done becomes ``finished``."""
+    stmt = select(campaigns).where(campaigns.c.state == "started").order_by(campaigns.c.id).limit(50)
+    if unit.is_postgres:
+        stmt = stmt.with_for_update(skip_locked=True)
+    for row in (await unit.conn.execute(stmt)).all():
+        counts = dict(
+            (
+                await unit.conn.execute(
+                    select(messages.c.state, func.count()).where(messages.c.batch_id == row.batch_id).group_by(messages.c.state)
+                )
+            ).all()
+        )
+        if any(state not in DONE_STATES for state in counts):
+            continue
+        finished = (
+            await unit.conn.execute(
+                update(campaigns)
+                .where(campaigns.c.id == row.id, campaigns.c.state == "started")
+                .values(state="finished")
+                .returning(*campaigns.c)
+            )
+        ).one_or_none()
+        if finished is not None:
+            await _announce_finished(unit, finished, counts)
+
+
+async def _announce_finished(unit: Unit, row: Any, counts: dict[str, int]) -> None:
+    """The ``campaign.finished`` webhook: the campaign and how its messages ended."""
+    delivered = counts.get(lifecycle.DELIVERED, 0) + counts.get(lifecycle.READ, 0)
+    await webhooks.emit(
+        unit,
+        row.account_id,
+        webhooks.CAMPAIGN_FINISHED,
+        {
+            "campaign_id": row.id,
+            "title": row.title,
+            "contacts": row.contacts,
+            "delivered": delivered,
+            "failed": sum(counts.values()) - delivered,
+        },
+        order_key=f"c{row.id}",
+    )
+
+
 def _register_job() -> None:
     from ..dispatch.scheduler import register_job
 
     register_job("start_due_campaigns", start_due_campaigns)
+    register_job("finish_campaigns", finish_campaigns)
 
 
 _register_job()

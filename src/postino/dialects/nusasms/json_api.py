@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
-from ...core import accounts, billing, credentials, fetch, lifecycle, media, messages, outbox, phones, references
+from ...core import accounts, billing, credentials, fetch, lifecycle, media, messages, outbox, phones, references, webhooks
 from ...core import whatsapp
 from ...core.accounts import Account
 from ...core.clock import utcnow
@@ -247,13 +247,14 @@ async def message_status(ref_no: str, request: Request, who: Caller = Depends(ca
 async def wa_phone_check(request: Request, who: Caller = Depends(caller)) -> JSONResponse:
     """Accepted at once; the results are POSTed to ``callback_url`` by the outbox worker."""
     params = schemas.parse(schemas.WAPhoneCheckParams, await json_api_body(request))
-    if params.callback_url:
-        results = [
-            {"phone_number": n, "status": "valid" if whatsapp.reachable(n) else "invalid"} for n in params.phone_numbers
-        ]
-        async with request.app.state.core.unit() as unit:
+    results = [
+        {"phone_number": n, "status": "valid" if whatsapp.reachable(n) else "invalid"} for n in params.phone_numbers
+    ]
+    async with request.app.state.core.unit() as unit:
+        if params.callback_url:
             await outbox.enqueue(
                 unit, account_id=who.account.id, event=PHONE_CHECK_EVENT, url=params.callback_url,
                 payload={"results": results},
             )  # fmt: skip
+        await webhooks.emit(unit, who.account.id, webhooks.WA_PHONE_CHECK_DONE, {"results": results})
     return envelope(None, "Phone check queued", 201)
