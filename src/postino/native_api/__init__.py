@@ -6,9 +6,11 @@ tokens the MessaggiSMS dialect uses; each account sees only its own objects.
 
 from fastapi import APIRouter
 
+from .devices import router as _devices
 from .webhooks import router as _webhooks
 
 router = APIRouter()
 router.include_router(_webhooks)
+router.include_router(_devices)
 
 __all__ = ["router"]

@@ -9,18 +9,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from ..core import credentials, webhooks
-from ..core.credentials import Credential
-from ..core.errors import AuthError, DomainError, Forbidden, NotFound
+from ..core import webhooks
+from ..core.errors import DomainError
 from ..core.service import Core
 from ..http import JSONResponse
+from .common import AuthHeader, auth, error
 
 router = APIRouter(prefix="/api/v1", tags=["webhooks"])
-
-_STATUS = {AuthError: 401, Forbidden: 403, NotFound: 404}
 
 
 class WebhookIn(BaseModel):
@@ -31,39 +29,15 @@ class WebhookIn(BaseModel):
     )
 
 
-def _error(exc: DomainError) -> JSONResponse:
-    status = next((code for cls, code in _STATUS.items() if isinstance(exc, cls)), 422)
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    body = {"error": {"code": exc.code, "message": exc.message, "field": exc.field}}
-    return JSONResponse(body, status_code=status, headers=headers)
-
-
-def _token(authorization: str | None) -> str | None:
-    if not authorization:
-        return None
-    scheme, _, value = authorization.partition(" ")
-    return value.strip() if scheme.lower() == "bearer" else None
-
-
-async def _auth(core: Core, authorization: str | None, scope: str) -> Credential:
-    async with core.reader() as unit:
-        credential = await credentials.resolve(unit, _token(authorization), kinds=("bearer",))
-    credentials.require_scope(credential, scope)
-    return credential
-
-
-AuthHeader = Annotated[str | None, Header(description="`Bearer <token>`")]
-
-
 @router.get("/webhooks", summary="List the account's webhooks")
 async def list_webhooks(request: Request, authorization: AuthHeader = None) -> JSONResponse:
     core: Core = request.app.state.core
     try:
-        credential = await _auth(core, authorization, "messages:read")
+        credential = await auth(core, authorization, "messages:read")
         async with core.reader() as unit:
             hooks = await webhooks.list_for(unit, credential.account_id)
     except DomainError as exc:
-        return _error(exc)
+        return error(exc)
     return JSONResponse({"data": [h.public() for h in hooks]})
 
 
@@ -71,13 +45,13 @@ async def list_webhooks(request: Request, authorization: AuthHeader = None) -> J
 async def create_webhook(body: WebhookIn, request: Request, authorization: AuthHeader = None) -> JSONResponse:
     core: Core = request.app.state.core
     try:
-        credential = await _auth(core, authorization, "tokens:manage")
+        credential = await auth(core, authorization, "tokens:manage")
         async with core.unit() as unit:
             hook = await webhooks.create(
                 unit, credential.account_id, url=body.url, events=body.events, secret=body.secret
             )
     except DomainError as exc:
-        return _error(exc)
+        return error(exc)
     return JSONResponse({**hook.public(), "secret": hook.secret}, status_code=201)
 
 
@@ -85,11 +59,11 @@ async def create_webhook(body: WebhookIn, request: Request, authorization: AuthH
 async def delete_webhook(webhook_id: int, request: Request, authorization: AuthHeader = None) -> Response:
     core: Core = request.app.state.core
     try:
-        credential = await _auth(core, authorization, "tokens:manage")
+        credential = await auth(core, authorization, "tokens:manage")
         async with core.unit() as unit:
             await webhooks.remove(unit, credential.account_id, webhook_id)
     except DomainError as exc:
-        return _error(exc)
+        return error(exc)
     return Response(status_code=204)
 
 
@@ -102,10 +76,10 @@ async def list_deliveries(
 ) -> JSONResponse:
     core: Core = request.app.state.core
     try:
-        credential = await _auth(core, authorization, "messages:read")
+        credential = await auth(core, authorization, "messages:read")
         async with core.reader() as unit:
             await webhooks.get(unit, credential.account_id, webhook_id)
             rows = await webhooks.deliveries(unit, credential.account_id, webhook_id=webhook_id, limit=limit)
     except DomainError as exc:
-        return _error(exc)
+        return error(exc)
     return JSONResponse({"data": rows})
