@@ -117,12 +117,13 @@ class GroupWriter:
 class SQLiteGroupWriter(GroupWriter):
     """One thread, one ``sqlite3`` connection, one transaction per group."""
 
-    def __init__(self, path: str, tune: Callable[[Any], None]) -> None:
+    def __init__(self, path: str, tune: Callable[[Any], None], turn: threading.Lock | None = None) -> None:
         self._engine = create_engine(f"sqlite:///{path}", poolclass=StaticPool, connect_args={"check_same_thread": False})
         tune(self._engine)
         self._queue: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._turn = turn or threading.Lock()
 
     async def run(self, work: Callable[[Connection], T]) -> T:
         loop = asyncio.get_running_loop()
@@ -158,7 +159,7 @@ class SQLiteGroupWriter(GroupWriter):
                     items.append(nxt)
                 failure: BaseException | None = None
                 try:
-                    with conn.begin():
+                    with self._turn, conn.begin():
                         run_group(conn, items)
                 except BaseException as exc:  # noqa: BLE001 - BEGIN or COMMIT failed: nothing is durable
                     log.warning("group commit failed: %s", exc)
