@@ -64,7 +64,31 @@ def run_cli(*args: str, env: dict | None = None, check: bool = True) -> subproce
     )
 
 
-class ServerProcess:
+class ChildProcess:
+    """A Postino process the tests started: its log, a crash (SIGKILL) or a clean stop."""
+
+    proc: subprocess.Popen | None
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown handlers, no flushing — a crash (or a phone losing power)."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+class ServerProcess(ChildProcess):
     """``postino serve`` as a real process on a free loopback port."""
 
     def __init__(self, data_dir: Path, database_url: str, *extra: str, env: dict | None = None) -> None:
@@ -114,25 +138,9 @@ class ServerProcess:
         wait_for_sync(healthy, timeout=timeout, message="server health")
         return self
 
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-
-    def kill(self) -> None:
-        """SIGKILL: no shutdown handlers, no flushing — a crash."""
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(10)
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.kill()
 
 
-class SimulatorProcess:
+class SimulatorProcess(ChildProcess):
     """``postino device simulate`` as a real process, its state file and log in ``workdir``.
 
     ``SimulatorProcess(server.url, account.device_registration_token, "--slots", "0,1,2",
@@ -192,19 +200,3 @@ class SimulatorProcess:
         wait_for_sync(ready, timeout=timeout, message="simulated phones to register")
         return self
 
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-
-    def kill(self) -> None:
-        """SIGKILL: the phone vanishes mid-work, like a phone losing power."""
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(10)
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.kill()

@@ -47,6 +47,3 @@ class Notifier:
     def keys(self) -> list[Any]:
         """Every key someone listens on here (a relay wakes them all after a gap)."""
         return list(self._subscribers)
-
-    def subscribers(self, key: Any) -> int:
-        return len(self._subscribers.get(key, ()))

@@ -64,10 +64,6 @@ async def notice_offline(unit: Unit, now: datetime | None = None) -> None:
     return None
 
 
-def is_online(device: devices.Device, unit: Unit, now: datetime | None = None) -> bool:
-    return device.online(unit.settings.offline_after_seconds, now)
-
-
 def settings_changed(unit: Unit, device_id: int) -> None:
     """Tell the phone (``SettingsUpdated`` on its event stream) once the change is committed."""
     notifier = unit.core.notifier

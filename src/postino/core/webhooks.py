@@ -202,20 +202,25 @@ async def emit(
     ids = []
     body = envelope(event, payload)
     for hook in await _subscribers(unit, {account_id}, {event}):
-        ids.append(
-            await outbox_core.enqueue(
-                unit,
-                account_id=account_id,
-                event=event,
-                url=hook.url,
-                payload=body,
-                secret=hook.secret,
-                message_id=message_id,
-                webhook_id=hook.id,
-                order_key=f"w{hook.id}:{order_key}" if order_key else None,
-            )
-        )
+        ids.append(await _post(unit, hook, event, body, message_id=message_id, order_key=order_key))
     return ids
+
+
+async def _post(
+    unit: Unit, hook: "Webhook", event: str, body: dict, *, message_id: int | None, order_key: str | None
+) -> int:
+    """One signed outbox row for ``hook``; rows with one key go out in order, per webhook."""
+    return await outbox_core.enqueue(
+        unit,
+        account_id=hook.account_id,
+        event=event,
+        url=hook.url,
+        payload=body,
+        secret=hook.secret,
+        message_id=message_id,
+        webhook_id=hook.id,
+        order_key=f"w{hook.id}:{order_key}" if order_key else None,
+    )
 
 
 def message_data(row: Any, *, at: datetime | None = None) -> dict[str, Any]:
@@ -270,17 +275,7 @@ async def _announce_messages(unit: Unit, changes: list[tuple[int, int, str, date
             continue
         body = envelope(event, message_data(row, at=at), at=at)
         for hook in targets:
-            await outbox_core.enqueue(
-                unit,
-                account_id=account_id,
-                event=event,
-                url=hook.url,
-                payload=body,
-                secret=hook.secret,
-                message_id=message_id,
-                webhook_id=hook.id,
-                order_key=f"w{hook.id}:m{message_id}",
-            )
+            await _post(unit, hook, event, body, message_id=message_id, order_key=f"m{message_id}")
 
 
 @lifecycle.on_transition
