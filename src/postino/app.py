@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import importlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, PlainTextResponse
@@ -43,6 +45,33 @@ class BodyLimit:
         await self.app(scope, receive, send)
 
 
+ASGI = Callable[[Any, Any, Any], Awaitable[None]]
+FastRoute = Callable[[dict, Any, Any, ASGI], Awaitable[None]]
+"""``handler(scope, receive, send, fallback)``; it may hand a request it does not serve to ``fallback``."""
+
+
+class Postino(FastAPI):
+    """FastAPI, plus a few exact paths answered before its middleware and router.
+
+    Route matching and the middleware stack cost more than the whole of a durable
+    ``addsms`` (docs/benchmarks.md, figure 1). A dialect may register a raw ASGI handler
+    for such a path in ``fast_routes``; the path stays declared as a normal route too, for
+    the OpenAPI document and for the requests the handler passes on (``fallback``).
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fast_routes: dict[str, FastRoute] = {}
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and self.fast_routes:
+            handler = self.fast_routes.get(scope["path"])
+            if handler is not None:
+                await handler(scope, receive, send, super().__call__)
+                return
+        await super().__call__(scope, receive, send)
+
+
 def _warn_about_the_set_up(settings: Settings, core: Core) -> None:
     """Say at start what a multi-process set-up lacks (docs/operations.md, "Several nodes")."""
     if core.db.is_sqlite and settings.role != "all":
@@ -54,7 +83,7 @@ def _warn_about_the_set_up(settings: Settings, core: Core) -> None:
         log.info("POSTINO_REDIS_URL is not set: rate limits are counted in this process only")
 
 
-def create_app(settings: Settings | None = None, core: Core | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, core: Core | None = None) -> Postino:
     settings = settings or Settings()
     settings.ensure_dirs()
     settings.resolved_secret_key()
@@ -70,6 +99,11 @@ def create_app(settings: Settings | None = None, core: Core | None = None) -> Fa
         app.state.relay = relay
         for hook in app.state.startup_hooks:
             await hook(core)
+        # Everything loaded so far (modules, phone-number metadata, compiled statements)
+        # lives as long as the process: keep it out of the collector's full passes, which
+        # otherwise paused every request for 100-200 ms under load.
+        gc.collect()
+        gc.freeze()
         stop = asyncio.Event()
         tasks = []
         if settings.role in ("all", "worker"):
@@ -86,8 +120,9 @@ def create_app(settings: Settings | None = None, core: Core | None = None) -> Fa
             if relay is not None:
                 await relay.close()
             await core.db.dispose()
+            gc.unfreeze()  # an app built again in this process (tests) must not pile up frozen objects
 
-    app = FastAPI(
+    app = Postino(
         title="Postino",
         version=__version__,
         description=(

@@ -23,11 +23,17 @@ by_state = Gauge("postino_messages", "Messages currently in each state", ["state
 
 
 def count_stored(drafts: Sequence[Any], states: Sequence[str]) -> None:
-    """Count new messages by channel, and their first state as a transition."""
+    """Count new messages by channel, and their first state as a transition (one ``inc`` per label)."""
+    by_state: dict[str, int] = {}
+    by_channel: dict[str, int] = {}
     for draft, state in zip(drafts, states):
-        transitions.labels(state).inc()
+        by_state[state] = by_state.get(state, 0) + 1
         if state != lifecycle.RECEIVED:
-            accepted.labels(draft.channel).inc()
+            by_channel[draft.channel] = by_channel.get(draft.channel, 0) + 1
+    for state, n in by_state.items():
+        transitions.labels(state).inc(n)
+    for channel, n in by_channel.items():
+        accepted.labels(channel).inc(n)
 
 
 @lifecycle.on_transition

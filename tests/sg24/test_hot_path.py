@@ -74,3 +74,72 @@ async def test_price_change_in_this_process_applies_to_the_next_message(
     prices = {row.id: row.price for row in page.rows}
     assert prices[first["sms_id"]] == Decimal("0.0450")
     assert prices[second["sms_id"]] == Decimal("0.5000")
+
+
+async def test_concurrent_addsms_written_together_each_id_is_its_own_message(
+    core: Core, client: httpx.AsyncClient, monkeypatch
+) -> None:
+    from postino.core import messages
+    from postino.db.tables import ledger
+    from sqlalchemy import func, select
+
+    merged: list[int] = []
+    original = messages._accept_many
+
+    def counting(conn, entries):  # noqa: ANN001
+        merged.append(len(entries))
+        return original(conn, entries)
+
+    monkeypatch.setattr(messages, "_accept_many", counting)
+    alice = await make_account(core)
+    phone = await register_phone(core, alice.id)
+    sent = {f"+39349{1000000 + i:07d}": f"order {i} shipped" for i in range(60)}
+    answers = await asyncio.gather(*(
+        client.post("/getdata/addsms", data={"token": alice.sg24_token, "sendto": to, "body": body, "device_id": phone})
+        for to, body in sent.items()
+    ))
+    ids = {}
+    for (to, body), answer in zip(sent.items(), answers):
+        data = answer.json()
+        assert data["error"] == 0 and data["sms_ids"] == [data["sms_id"]]
+        ids[data["sms_id"]] = (to, body)
+    assert max(merged) > 1  # some requests shared one multi-row write
+    async with core.reader() as unit:
+        page = await history.search(unit, alice.id, history.Filter())
+        debits = (await unit.conn.execute(
+            select(func.count(), func.sum(ledger.c.amount)).where(ledger.c.account_id == alice.id, ledger.c.kind == "debit")
+        )).one()
+    stored = {row.id: (row.recipient, row.body) for row in page.rows}
+    assert stored == ids
+    assert debits[0] == 60 and debits[1] == Decimal("-2.7000")  # one ledger row per request, 0.045 each
+
+
+async def test_credit_for_only_some_of_the_concurrent_addsms(core: Core, client: httpx.AsyncClient) -> None:
+    alice = await make_account(core, credit="0.225", enforce=True)  # five messages at 0.045
+    phone = await register_phone(core, alice.id)
+    answers = await asyncio.gather(*(_send(client, alice.sg24_token, phone, f"otp {i}") for i in range(8)))
+    refused = [a.json() for a in answers if a.json()["error"] == 1]
+    assert len(refused) == 3 and all(r == {"error": 1, "message": "Not enough sms credit"} for r in refused)
+    assert await _count(core, alice.id) == 5
+    async with core.reader() as unit:
+        from postino.core import billing
+
+        assert (await billing.balance(unit, alice.id, "sms")).amount == Decimal("0")
+
+
+async def test_addsms_body_over_the_cap_is_refused_even_without_a_length(settings, core: Core) -> None:
+    from postino.app import create_app
+
+    settings.max_body_bytes = 1024
+    app = create_app(settings, core)
+
+    async def chunks():
+        for _ in range(4):
+            yield b"body=" + b"x" * 500 + b"&"
+
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as c:
+            answer = await c.post("/getdata/addsms", content=chunks(),
+                                  headers={"content-type": "application/x-www-form-urlencoded"})
+    assert answer.status_code == 413
+    assert answer.text == "Request body too large"

@@ -5,11 +5,16 @@ from __future__ import annotations
 import base64
 from datetime import datetime, timezone
 
+from urllib.parse import parse_qsl
+
 import httpx
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from postino.core import queue
 from postino.db.tables import messages
+from postino.dialects.sg24.params import parse
 
 from .conftest import register_phone, stored_messages
 
@@ -237,3 +242,12 @@ async def test_a_device_added_later_is_usable_at_once(client, core, alice) -> No
         )
     ).json()
     assert answer["error"] == 0
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(["a", "B", "=", "&", "+", "%", "%2B", "%20", "%C3%A9", "%zz", "é", ";", " "]),
+                max_size=24).map("".join).filter(str.strip))
+def test_form_bodies_read_like_the_standard_library(text: str) -> None:
+    """addsms's own form reader gives exactly the pairs of ``parse_qsl`` (keys lower-cased)."""
+    expected = {k.lower(): v for k, v in parse_qsl(text, keep_blank_values=True)}
+    assert parse("", "application/x-www-form-urlencoded", text.encode()).values == expected

@@ -132,29 +132,53 @@ def debit_sync(
     """``debit`` on a plain connection: what the group-commit writer and ``debit`` both run."""
     _check_product(product)
     amount = Decimal(amount)
-    where = (balances.c.account_id == account_id, balances.c.product == product)
     if amount <= 0:
         return
     now = utcnow()
     values = {"account_id": account_id, "product": product, "amount": amount, "expires_at": now}
     if not (_DEBIT_ENFORCED if enforce else _DEBIT).run(conn, values):
+        where = (balances.c.account_id == account_id, balances.c.product == product)
         current = conn.execute(select(balances.c.amount, balances.c.expires_at).where(*where)).one_or_none()
         if current is not None and current.expires_at is not None and current.expires_at <= utcnow():
             raise CreditExpired(f"{product} balance expired")
         raise InsufficientCredit(f"Not enough {product} credit")
-    _LEDGER.run(
-        conn,
-        {
-            "account_id": account_id,
-            "product": product,
-            "kind": "debit",
-            "amount": -amount,
-            "batch_id": batch_id,
-            "message_id": message_id,
-            "note": note[:200],
-            "created_at": now,
-        },
-    )
+    _LEDGER.run(conn, _debit_entry(account_id, product, amount, now, batch_id, message_id, note))
+
+
+def debit_many(conn: Connection, debits: list[tuple[int, bool, dict[str, Decimal]]]) -> None:
+    """Several requests' debits ``(account_id, enforce, cost by product)`` in one step.
+
+    One conditional UPDATE per account and product for the sum, then one ledger row per
+    request, as ``debit_sync`` would write them one by one. When the sum is not there it
+    raises without telling which request is short: the caller retries them one by one.
+    """
+    totals: dict[tuple[int, str, bool], Decimal] = {}
+    entries = []
+    now = utcnow()
+    for account_id, enforce, cost in debits:
+        for product, amount in cost.items():
+            _check_product(product)
+            if amount <= 0:
+                continue
+            key = (account_id, product, enforce)
+            totals[key] = totals.get(key, _ZERO) + amount
+            entries.append(_debit_entry(account_id, product, amount, now, None, None, ""))
+    for (account_id, product, enforce), amount in totals.items():
+        values = {"account_id": account_id, "product": product, "amount": amount, "expires_at": now}
+        if not (_DEBIT_ENFORCED if enforce else _DEBIT).run(conn, values):
+            raise InsufficientCredit(f"Not enough {product} credit")
+    _LEDGER.run_many(conn, entries)
+
+
+def _debit_entry(
+    account_id: int, product: str, amount: Decimal, now: datetime, batch_id: int | None, message_id: int | None,
+    note: str,
+) -> dict:
+    return {"account_id": account_id, "product": product, "kind": "debit", "amount": -amount, "batch_id": batch_id,
+            "message_id": message_id, "note": note[:200], "created_at": now}
+
+
+_ZERO = Decimal(0)
 
 
 _DEBIT = Prepared(

@@ -17,7 +17,8 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, update
 
 from .. import metrics
-from ..db.prepared import insert_row
+from ..db.prepared import insert_row, raw
+from ..db.writer import Merge
 from ..db.tables import batches, message_events, messages
 from . import billing, credentials, lifecycle, routing
 from .accounts import Account
@@ -199,6 +200,16 @@ def store(
     cost = plan.cost() if charge and debit else {}
     for product, amount in cost.items():
         billing.debit_sync(conn, account.id, product, amount, enforce=account.credit_enforced, batch_id=batch_id)
+    rows = _rows(plan, batch_id=batch_id, charge=charge, refund_on_failure=refund_on_failure, seq_start=seq_start)
+    metrics.count_stored(plan.drafts, plan.states)
+    return _insert(conn, rows, plan.states), cost
+
+
+def _rows(
+    plan: Plan, *, batch_id: int | None, charge: bool = True, refund_on_failure: bool = False, seq_start: int = 0
+) -> list[dict[str, Any]]:
+    """The ``messages`` rows of a plan, in draft order."""
+    account = plan.account
     now = plan.at
     extra_flag = {"refund_on_failure": True} if refund_on_failure else None
     rows = []
@@ -237,16 +248,28 @@ def store(
                 "updated_at": now,
             }
         )
-    metrics.count_stored(plan.drafts, plan.states)
+    return rows
+
+
+def _insert(conn: Connection, rows: list[dict[str, Any]], states: list[str]) -> list[int]:
+    """Insert message rows and their first events (at the row's ``created_at``); the new ids in row order."""
     if len(rows) == 1:
         ids = [_INSERT_ONE.run(conn, rows[0])[0][0]]
-        _EVENT.run(conn, {"message_id": ids[0], "state": plan.states[0], "at": now})
-        return ids, cost
-    result = conn.execute(insert(messages).returning(messages.c.id, sort_by_parameter_order=True), rows)
-    ids = [r[0] for r in result.all()]
-    events = [{"message_id": i, "state": s, "at": now, "detail": None} for i, s in zip(ids, plan.states)]
-    conn.execute(insert(message_events), events)
-    return ids, cost
+        _EVENT.run(conn, {"message_id": ids[0], "state": states[0], "at": rows[0]["created_at"]})
+        return ids
+    if conn.dialect.name == "sqlite":
+        # One writer connection inside its own write transaction: an executemany's rows
+        # take consecutive ids ending at last_insert_rowid() (no other insert interleaves).
+        _INSERT_MANY.run_many(conn, rows)
+        last = raw(conn, "SELECT last_insert_rowid()")[0][0]
+        ids = list(range(last - len(rows) + 1, last + 1))
+    else:
+        result = conn.execute(insert(messages).returning(messages.c.id, sort_by_parameter_order=True), rows)
+        ids = [r[0] for r in result.all()]
+    _EVENT.run_many(
+        conn, [{"message_id": i, "state": s, "at": r["created_at"]} for i, s, r in zip(ids, states, rows)]
+    )
+    return ids
 
 
 _MESSAGE_COLUMNS = (
@@ -255,6 +278,7 @@ _MESSAGE_COLUMNS = (
     "customer_id", "price", "product", "fields", "extra", "seq", "created_at", "updated_at",
 )  # fmt: skip
 _INSERT_ONE = insert_row(messages, _MESSAGE_COLUMNS, messages.c.id)
+_INSERT_MANY = insert_row(messages, _MESSAGE_COLUMNS)
 _EVENT = insert_row(message_events, ("message_id", "state", "at"))
 
 
@@ -334,10 +358,38 @@ async def accept(
         ids, cost = store(conn, accepted_plan, batch_id=batch_id)
         return batch_id, ids, cost
 
-    batch_id, ids, cost = await core.db.writer.run(work)
+    merge = None if batch_kind else Merge("messages.accept", (accepted_plan, credential_id), _accept_many)
+    batch_id, ids, cost = await core.db.writer.run(work, merge)
     for device_id in accepted_plan.woken():
         core.notifier.publish(("device", device_id), "MessageEnqueued")
     return Accepted(ids=ids, batch_id=batch_id, cost=cost, states=accepted_plan.states)
+
+
+def _accept_many(
+    conn: Connection, entries: list[tuple[Plan, int | None]]
+) -> list[tuple[None, list[int], dict[str, Decimal]]]:
+    """Concurrent ``accept`` calls written together: one debit per account, one multi-row insert.
+
+    Any error (a revoked credential, credit short for the sum) makes the writer roll this
+    back and run each ``accept`` alone, where it meets its own error.
+    """
+    for credential_id in {c for _, c in entries if c is not None}:
+        credentials.check_live(conn, credential_id)
+    costs = [p.cost() for p, _ in entries]
+    billing.debit_many(conn, [(p.account.id, p.account.credit_enforced, cost) for (p, _), cost in zip(entries, costs)])
+    rows: list[dict[str, Any]] = []
+    states: list[str] = []
+    for p, _ in entries:
+        rows += _rows(p, batch_id=None)
+        states += p.states
+    ids = _insert(conn, rows, states)
+    results = []
+    start = 0
+    for (p, _), cost in zip(entries, costs):
+        metrics.count_stored(p.drafts, p.states)
+        results.append((None, ids[start : start + len(p.drafts)], cost))
+        start += len(p.drafts)
+    return results
 
 
 def _open_batch_sync(conn: Connection, account_id: int, kind: str, now: datetime) -> int:

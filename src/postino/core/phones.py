@@ -9,6 +9,7 @@ calling code are tried as international first; the rest as national first.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberFormat
@@ -26,8 +27,17 @@ def _parse(candidate: str, region: str | None) -> phonenumbers.PhoneNumber | Non
 
 
 def normalise(raw: str, country: str = "US") -> str:
-    """E.164 form of ``raw`` (``+4915752982212``), or ``InvalidInput``."""
-    text = (raw or "").strip("\t\r\n")
+    """E.164 form of ``raw`` (``+4915752982212``), or ``InvalidInput``.
+
+    Remembered per (text, country): libphonenumber's parse and validity check cost tens
+    of microseconds, and senders repeat the same numbers (OTPs, newsletters, retries).
+    """
+    return _normalise(raw or "", country)
+
+
+@lru_cache(maxsize=16384)
+def _normalise(raw: str, country: str) -> str:
+    text = raw.strip("\t\r\n")
     if text.startswith(" ") and text.strip()[:1].isdigit():
         text = "+" + text.strip()
     text = _SEPARATORS.sub("", text)
@@ -44,6 +54,13 @@ def normalise(raw: str, country: str = "US") -> str:
         candidates = [("+" + text, None), (text, country)]
     else:
         candidates = [(text, country), ("+" + text, None)]
+    if len(candidates) == 1:
+        # Valid or merely possible, the answer is the same number: the costly validity
+        # check only decides between two readings of the digits.
+        number = _parse(*candidates[0])
+        if number is not None and (phonenumbers.is_possible_number(number) or phonenumbers.is_valid_number(number)):
+            return phonenumbers.format_number(number, PhoneNumberFormat.E164)
+        raise InvalidInput(f"Invalid phone number {raw!r}", field="phone")
     possible: phonenumbers.PhoneNumber | None = None
     for candidate, region in candidates:
         number = _parse(candidate, region)

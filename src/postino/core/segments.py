@@ -8,6 +8,7 @@ One part holds 160 / 70; each part of a concatenated message 153 / 67.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import gsm0338  # noqa: F401  (registers the "gsm03.38" codec)
 
@@ -29,8 +30,26 @@ class Segments:
         return 0 if self.encoding == "gsm" else 8
 
 
+def _basic_alphabet() -> frozenset[str]:
+    """The characters that take one septet, as the codec itself encodes them."""
+    found = set()
+    for septet in range(128):
+        try:
+            char = bytes([septet]).decode("gsm03.38")
+        except UnicodeDecodeError:  # the escape to the extension table
+            continue
+        if len(char) == 1 and len(char.encode("gsm03.38")) == 1:
+            found.add(char)
+    return frozenset(found)
+
+
+_BASIC = _basic_alphabet()
+
+
 def gsm_septets(text: str) -> int | None:
     """Septets ``text`` takes in GSM 03.38, or None if a character is not in it."""
+    if _BASIC.issuperset(text):  # the usual text: one septet a character, no codec call
+        return len(text)
     try:
         return len(text.encode("gsm03.38"))
     except UnicodeEncodeError:
@@ -38,6 +57,22 @@ def gsm_septets(text: str) -> int | None:
 
 
 def count(text: str, *, force_unicode: bool = False) -> Segments:
+    """The parts ``text`` takes; short texts are remembered (the same OTP template or
+    newsletter body is counted once, not once per recipient)."""
+    if len(text) <= _REMEMBERED_LENGTH:
+        return _count_remembered(text, force_unicode)
+    return _count(text, force_unicode)
+
+
+_REMEMBERED_LENGTH = 1600
+
+
+@lru_cache(maxsize=4096)
+def _count_remembered(text: str, force_unicode: bool) -> Segments:
+    return _count(text, force_unicode)
+
+
+def _count(text: str, force_unicode: bool) -> Segments:
     septets = None if force_unicode else gsm_septets(text)
     if septets is not None:
         encoding, units, single, multi = "gsm", septets, GSM_SINGLE, GSM_MULTI

@@ -22,7 +22,9 @@ class Database:
         self.is_postgres = url.startswith("postgresql")
         kwargs: dict = {"echo": echo}
         if self.is_sqlite:
-            kwargs["connect_args"] = {"timeout": 30}
+            # Readers are cheap on SQLite, but opening one is not (a thread and four PRAGMAs):
+            # a pool large enough for a busy API keeps them instead of churning them.
+            kwargs.update(connect_args={"timeout": 30}, pool_size=20, max_overflow=20)
         else:
             kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)

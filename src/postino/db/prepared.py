@@ -44,29 +44,73 @@ class Prepared:
             result = conn.execute(self.stmt, {PREFIX + k: v for k, v in values.items()})
             return [tuple(r) for r in result.all()] if result.returns_rows else []
         sql, params = self._compiled(conn)
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr] - sqlite3 or its async adapter
+        try:
+            cursor.execute(sql, self._args(params, values))
+            return cursor.fetchall()
+        finally:
+            cursor.close()
+
+    def run_many(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+        """Execute once per row of ``rows`` (``executemany``); for statements without RETURNING."""
+        if not rows:
+            return
+        if conn.dialect.name != "sqlite":
+            conn.execute(self.stmt, [{PREFIX + k: v for k, v in values.items()} for values in rows])
+            return
+        sql, params = self._compiled(conn)
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.executemany(sql, self._many_args(params, rows))
+        finally:
+            cursor.close()
+
+    def _many_args(self, params: list[tuple[str, Callable[[Any], Any] | None]], rows: Sequence[dict[str, Any]]) -> list:
+        """As ``_args`` per row; a value that is the very object of the row before is not processed again.
+
+        Rows written together share their timestamps and empty JSON fields, and turning a
+        datetime or a JSON value into SQLite's text is most of the Python per row.
+        """
         fixed = self._fixed
-        args = tuple(
+        width = len(params)
+        last_in: list[Any] = [object()] * width
+        last_out: list[Any] = [None] * width
+        out = []
+        for values in rows:
+            args = []
+            for i in range(width):
+                name, proc = params[i]
+                value = values[name] if name in values or name not in fixed else fixed[name]
+                if proc is None:
+                    args.append(value)
+                elif value is last_in[i]:
+                    args.append(last_out[i])
+                else:
+                    processed = proc(value)
+                    last_in[i], last_out[i] = value, processed
+                    args.append(processed)
+            out.append(tuple(args))
+        return out
+
+    def _args(self, params: list[tuple[str, Callable[[Any], Any] | None]], values: dict[str, Any]) -> tuple:
+        fixed = self._fixed
+        return tuple(
             (proc(values[name]) if proc else values[name])
             if name in values or name not in fixed
             else (proc(fixed[name]) if proc else fixed[name])
             for name, proc in params
         )
-        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr] - sqlite3 or its async adapter
-        try:
-            cursor.execute(sql, args)
-            return cursor.fetchall()
-        finally:
-            cursor.close()
 
 
-def raw(conn: Connection, sql: str) -> None:
-    """A bare statement (SAVEPOINT and friends) on the driver's cursor."""
+def raw(conn: Connection, sql: str) -> Sequence[Any]:
+    """A bare statement (SAVEPOINT and friends) on the driver's cursor; its rows, if any."""
     if conn.dialect.name != "sqlite":
-        conn.exec_driver_sql(sql)
-        return
+        result = conn.exec_driver_sql(sql)
+        return [tuple(r) for r in result.all()] if result.returns_rows else []
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
         cursor.execute(sql)
+        return cursor.fetchall()
     finally:
         cursor.close()
 

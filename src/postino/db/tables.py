@@ -21,6 +21,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 from .types import Money, UTCDateTime
@@ -173,12 +174,28 @@ messages = Table(
     Index("ix_messages_batch", "batch_id", "seq"),
     Index("ix_messages_state_due", "state", "due_at"),
     Index("ix_messages_state_lease", "state", "lease_until"),
-    # History filtered by phone (SG24 getallsms ``phone``) without scanning an account.
-    Index("ix_messages_account_recipient", "account_id", "recipient"),
-    # getallsms filters over millions of rows: by phone (above), customer id, device or state in a date range.
-    Index("ix_messages_account_customer", "account_id", "customer_id"),
-    Index("ix_messages_account_device_created", "account_id", "device_id", "created_at"),
-    Index("ix_messages_account_state_created", "account_id", "state", "created_at"),
+    # The validity job looks only at messages that have a validity: a backlog of queued
+    # messages without one (a phone offline for hours) must not be scanned every second.
+    Index(
+        "ix_messages_state_valid_until",
+        "state",
+        "valid_until",
+        sqlite_where=text("valid_until IS NOT NULL"),
+        postgresql_where=text("valid_until IS NOT NULL"),
+    ),
+    # getallsms over millions of rows: each filter has an index that ends with ``created_at``
+    # then the id, so a page reads its rows in history order and stops at its limit (no
+    # sort of every match). By phone (``recipient``) and by customer id:
+    Index("ix_messages_account_recipient_created", "account_id", "recipient", "created_at"),
+    Index("ix_messages_account_customer_created", "account_id", "customer_id", "created_at"),
+    # By device or by state in a date range; the trailing columns are the other filters
+    # (status, failure reason, sim), so counting a filter reads only the index. ``id`` is
+    # written out: SQLite keeps the row id after an index's last column, so without it
+    # the extra columns would come between ``created_at`` and the id and break the order.
+    Index(
+        "ix_messages_account_device_history", "account_id", "device_id", "created_at", "id", "state", "reason", "slot"
+    ),
+    Index("ix_messages_account_state_history", "account_id", "state", "created_at", "id", "slot", "reason"),
 )
 
 message_events = Table(
@@ -233,6 +250,8 @@ campaigns = Table(
     Column("contacts", Integer, nullable=False, default=0),
     Column("created_at", UTCDateTime, nullable=False),
     Index("ix_campaigns_state_send_at", "state", "send_at"),
+    # History pages join each message to the campaign of its batch.
+    Index("ix_campaigns_batch", "batch_id"),
 )
 
 media = Table(

@@ -9,6 +9,11 @@ SQLAlchemy ``Connection``) and returns its result once the COMMIT of the group i
 has succeeded, so an answered id is durable. Each work runs in its own SAVEPOINT: one
 that raises is rolled back alone and its caller gets the exception; the others commit.
 
+A work may also name a ``Merge``: neighbouring works with the same merge key run as one
+call over all their payloads (one multi-row INSERT instead of one statement per request).
+If that call raises, it is rolled back and every work runs alone, so a bad request still
+fails alone and the others still commit.
+
 On SQLite the group runs in one thread with its own plain ``sqlite3`` connection (no
 event-loop round trip per statement; the GIL is released while SQLite works). On
 PostgreSQL it runs on a pooled asyncpg connection through ``run_sync``.
@@ -20,7 +25,9 @@ import asyncio
 import logging
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from itertools import groupby
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, create_engine
@@ -37,47 +44,71 @@ MAX_GROUP = 256
 """Works per transaction: enough to share a COMMIT, few enough that answers are not held long."""
 
 
-class _Item:
-    __slots__ = ("future", "loop", "ok", "value", "work")
+@dataclass(frozen=True)
+class Merge:
+    """How a work joins its neighbours: ``fn(conn, payloads)`` returns one result per payload."""
 
-    def __init__(self, work: Work, future: asyncio.Future, loop: asyncio.AbstractEventLoop) -> None:
+    key: str
+    payload: Any
+    fn: Callable[[Connection, list[Any]], Sequence[Any]]
+
+
+class _Item:
+    __slots__ = ("future", "loop", "merge", "ok", "value", "work")
+
+    def __init__(self, work: Work, future: asyncio.Future, loop: asyncio.AbstractEventLoop,
+                 merge: Merge | None = None) -> None:
         self.work = work
         self.future = future
         self.loop = loop
+        self.merge = merge
         self.ok = False
         self.value: Any = None
 
 
 def run_group(conn: Connection, items: list[_Item]) -> None:
-    """Run each work in its own SAVEPOINT inside the caller's open transaction."""
-    if conn.dialect.name == "sqlite":
-        _run_group_sqlite(conn, items)
-        return
-    for item in items:
-        nested = conn.begin_nested()
-        try:
-            item.value = item.work(conn)
-        except BaseException as exc:  # noqa: BLE001 - handed to the waiting request
-            nested.rollback()
-            item.ok, item.value = False, exc
-        else:
-            nested.commit()
-            item.ok = True
+    """Run the works inside the caller's open transaction, each in a SAVEPOINT (or merged)."""
+    for key, run in groupby(items, key=lambda item: item.merge.key if item.merge else None):
+        run = list(run)
+        if key is not None and len(run) > 1 and _run_merged(conn, run):
+            continue
+        for item in run:
+            _run_alone(conn, item)
 
 
-def _run_group_sqlite(conn: Connection, items: list[_Item]) -> None:
-    """As ``run_group``, with the savepoint statements sent straight to ``sqlite3`` (cheaper)."""
-    for item in items:
-        raw(conn, "SAVEPOINT postino_work")
-        try:
-            item.value = item.work(conn)
-        except BaseException as exc:  # noqa: BLE001 - handed to the waiting request
-            raw(conn, "ROLLBACK TO postino_work")
-            raw(conn, "RELEASE postino_work")
-            item.ok, item.value = False, exc
-        else:
-            raw(conn, "RELEASE postino_work")
-            item.ok = True
+def _savepoint(conn: Connection, verb: str) -> None:
+    """SAVEPOINT / ROLLBACK TO / RELEASE, on ``sqlite3`` directly where that is cheaper."""
+    raw(conn, f"{verb} postino_work")
+
+
+def _run_alone(conn: Connection, item: _Item) -> None:
+    _savepoint(conn, "SAVEPOINT")
+    try:
+        item.value = item.work(conn)
+    except BaseException as exc:  # noqa: BLE001 - handed to the waiting request
+        _savepoint(conn, "ROLLBACK TO")
+        _savepoint(conn, "RELEASE")
+        item.ok, item.value = False, exc
+    else:
+        _savepoint(conn, "RELEASE")
+        item.ok = True
+
+
+def _run_merged(conn: Connection, run: list[_Item]) -> bool:
+    """One call for the whole run; False (nothing left written) when it raised."""
+    merge = run[0].merge
+    assert merge is not None
+    _savepoint(conn, "SAVEPOINT")
+    try:
+        results = merge.fn(conn, [item.merge.payload for item in run])  # type: ignore[union-attr]
+    except Exception:  # noqa: BLE001 - each work then runs alone and meets its own error
+        _savepoint(conn, "ROLLBACK TO")
+        _savepoint(conn, "RELEASE")
+        return False
+    _savepoint(conn, "RELEASE")
+    for item, value in zip(run, results, strict=True):
+        item.ok, item.value = True, value
+    return True
 
 
 def _settle(items: list[_Item], failure: BaseException | None) -> None:
@@ -107,7 +138,7 @@ def _hand_back(items: list[_Item], failure: BaseException | None) -> None:
 class GroupWriter:
     """The common face; ``for_database`` picks the engine-specific one."""
 
-    async def run(self, work: Callable[[Connection], T]) -> T:
+    async def run(self, work: Callable[[Connection], T], merge: Merge | None = None) -> T:
         raise NotImplementedError
 
     async def close(self) -> None:
@@ -125,11 +156,11 @@ class SQLiteGroupWriter(GroupWriter):
         self._lock = threading.Lock()
         self._turn = turn or threading.Lock()
 
-    async def run(self, work: Callable[[Connection], T]) -> T:
+    async def run(self, work: Callable[[Connection], T], merge: Merge | None = None) -> T:
         loop = asyncio.get_running_loop()
         future = loop.create_future()
         self._ensure_thread()
-        self._queue.put(_Item(work, future, loop))
+        self._queue.put(_Item(work, future, loop, merge))
         return await future
 
     def _ensure_thread(self) -> None:
@@ -189,10 +220,10 @@ class AsyncGroupWriter(GroupWriter):
         self._pending: list[_Item] = []
         self._task: asyncio.Task | None = None
 
-    async def run(self, work: Callable[[Connection], T]) -> T:
+    async def run(self, work: Callable[[Connection], T], merge: Merge | None = None) -> T:
         loop = asyncio.get_running_loop()
         future = loop.create_future()
-        self._pending.append(_Item(work, future, loop))
+        self._pending.append(_Item(work, future, loop, merge))
         if self._task is None or self._task.done():
             self._task = loop.create_task(self._drain())
         return await future

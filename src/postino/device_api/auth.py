@@ -10,10 +10,11 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import replace
+from weakref import WeakKeyDictionary
 
 from fastapi import Request
 
-from ..core import accounts, credentials, devices, user_codes
+from ..core import accounts, credentials, devices, queue, secrets, user_codes
 from ..core.accounts import Account
 from ..core.clock import utcnow
 from ..core.devices import Device
@@ -45,14 +46,55 @@ def basic_credentials(value: str) -> tuple[str, str]:
     return login, password
 
 
-async def mark_seen(core: Core, device: Device) -> Device:
-    """Record the call (at most every few seconds per device); returns the device as now seen."""
+_token_devices: WeakKeyDictionary[Core, dict[str, int]] = WeakKeyDictionary()
+"""Per core: which device a token hash belonged to, to find its entry in the device cache."""
+
+
+def _cache_key(token_hash: str, device_id: int) -> tuple[str, int]:
+    """Keyed like the device cache's own entries (device id second), so every change to the
+    device made in this process drops it too (``devices._forget``)."""
+    return (token_hash, device_id)
+
+
+async def _by_token(core: Core, token: str) -> Device | None:
+    """The device of a bearer token, through the device cache (positive lookups, seconds).
+
+    Every call of a phone authenticates; a read per call costs a pooled connection and a
+    few event-loop round trips. A device changed or deleted in this process is dropped
+    from the cache at once; one changed by another process is seen within the cache's TTL,
+    as for the accept path's credentials and devices.
+    """
+    token_hash = secrets.hash_secret(token)
+    known = _token_devices.setdefault(core, {})
+    device_id = known.get(token_hash)
+    if device_id is not None:
+        device = core.cache.devices.get(_cache_key(token_hash, device_id))
+        if device is not None:
+            return device
+    async with core.reader() as unit:
+        device = await devices.by_token(unit, token)
+    if device is not None:
+        if len(known) > 10_000:
+            known.clear()
+        known[token_hash] = device.id
+        core.cache.devices.put(_cache_key(token_hash, device.id), device)
+    return device
+
+
+async def mark_seen(core: Core, device: Device, token: str | None = None) -> Device:
+    """Record the call (at most every few seconds per device); returns the device as now seen.
+
+    The write goes through the group writer, so it shares a COMMIT with other writes and
+    does not hold the write lock across turns of the event loop.
+    """
     now = utcnow()
     if device.last_seen is not None and now - device.last_seen < devices.TOUCH_EVERY:
         return device
-    async with core.unit() as unit:
-        await devices.touch(unit, device)
-    return replace(device, last_seen=now)
+    await queue.write_now(core, lambda unit: devices.touch(unit, device))
+    seen = replace(device, last_seen=now)
+    if token is not None:
+        core.cache.devices.put(_cache_key(secrets.hash_secret(token), device.id), seen)
+    return seen
 
 
 async def device_or_none(request: Request) -> Device | None:
@@ -63,11 +105,10 @@ async def device_or_none(request: Request) -> Device | None:
     if scheme != "bearer" or not value:
         raise ApiError(401, UNAUTHORIZED)
     core = core_of(request)
-    async with core.reader() as unit:
-        device = await devices.by_token(unit, value)
+    device = await _by_token(core, value)
     if device is None:
         raise ApiError(401, UNAUTHORIZED)
-    return await mark_seen(core, device)
+    return await mark_seen(core, device, value)
 
 
 async def current_device(request: Request) -> Device:

@@ -27,6 +27,26 @@ def frame(event: str, data: dict) -> bytes:
     return b"event: " + event.encode() + b"\ndata: " + orjson.dumps(data) + b"\n\n"
 
 
+def _coalesced(first: tuple[str, dict], inbox: asyncio.Queue) -> list[tuple[str, dict]]:
+    """``first`` and whatever else waits in the inbox, each ``MessageEnqueued`` said once.
+
+    Many messages queued for a phone at once need one wake-up, not one each: the phone pulls
+    everything waiting anyway, and every extra event would cost it another pull.
+    """
+    events = [first]
+    while not inbox.empty():
+        events.append(inbox.get_nowait())
+    woken = False
+    out = []
+    for event, data in events:
+        if event == "MessageEnqueued":
+            if woken:
+                continue
+            woken = True
+        out.append((event, data))
+    return out
+
+
 @router.get("/events", summary="Server-Sent Events: MessageEnqueued, MessageCancelled, SettingsUpdated")
 async def events(request: Request, device: Device = Depends(current_device)) -> StreamingResponse:
     core = core_of(request)
@@ -39,12 +59,12 @@ async def events(request: Request, device: Device = Depends(current_device)) -> 
             yield frame("MessageEnqueued", {})
             while True:
                 try:
-                    event, data = await asyncio.wait_for(inbox.get(), timeout=KEEPALIVE_SECONDS)
+                    first = await asyncio.wait_for(inbox.get(), timeout=KEEPALIVE_SECONDS)
                 except asyncio.TimeoutError:
                     yield b":keepalive\n\n"
                     seen = await mark_seen(core, seen)
                     continue
-                yield frame(event, data)
+                yield b"".join(frame(event, data) for event, data in _coalesced(first, inbox))
         finally:
             core.notifier.unsubscribe(key, inbox)
 

@@ -10,7 +10,6 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from ..core import device_reports, devices, queue, user_codes
 from ..core.devices import Device
-from ..core.lifecycle import ASSIGNED
 from . import render
 from .auth import basic_account, core_of, current_device, device_or_none, registering_account
 from .errors import ApiError, DeviceRoute, json_response
@@ -106,16 +105,12 @@ async def patch_device(request: Request, device: Device = Depends(current_device
 
 
 async def _pull(request: Request, device: Device) -> Response:
+    """The device's messages: those it holds, then fresh ones leased to it now, in one write."""
     order = request.query_params.get("order", "fifo").lower()
     if order not in ("fifo", "lifo"):
         raise ApiError(400, "order must be lifo or fifo")
     core = core_of(request)
-    async with core.reader() as unit:
-        if not await queue.has_work_for_device(unit, device.id):
-            return json_response([])  # an idle poll takes no write lock
-    async with core.unit() as unit:
-        rows = await queue.claim_for_device(unit, device.id, limit=MAX_PULL)
-    rows = [r for r in rows if r.state == ASSIGNED]
+    rows = await queue.write_now(core, lambda unit: queue.claim_for_device(unit, device.id, limit=MAX_PULL))
     if order == "lifo":
         rows.sort(key=lambda r: (not r.urgent, -r.priority, -r.id))
     return json_response([render.message_json(r) for r in rows])
@@ -174,8 +169,7 @@ def _reports(data: object) -> list[device_reports.Report]:
 async def _report(request: Request, device: Device) -> Response:
     reports = _reports(await read_json(request))
     if reports:
-        async with core_of(request).unit() as unit:
-            await device_reports.apply(unit, device, reports)
+        await queue.write_now(core_of(request), lambda unit: device_reports.apply(unit, device, reports))
     return Response(status_code=204)
 
 

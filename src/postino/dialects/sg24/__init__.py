@@ -1,12 +1,23 @@
 """The SmsGateway24 dialect: ``/getdata/<method>`` as SmsGateway24's clients call it.
 
 ``params`` reads requests, ``orders`` turns send fields into core drafts, ``render``
-writes SmsGateway24's shapes, ``routes`` ties them to core, ``docs`` feeds OpenAPI.
+writes SmsGateway24's shapes, ``routes`` ties them to core, ``docs`` feeds OpenAPI,
+``hot`` answers ``addsms`` ahead of the router.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from ...core import contacts as _contacts  # noqa: F401  (registers the campaign scheduler job)
+from . import hot
 from .routes import router
 
-__all__ = ["router"]
+__all__ = ["install", "router"]
+
+
+def install(app: Any) -> None:
+    """Serve ``addsms`` from the fast path on nodes that answer HTTP."""
+    settings = app.state.settings
+    if settings.role != "worker" and hasattr(app, "fast_routes"):
+        app.fast_routes[hot.PATH] = hot.route(app.state.core, settings.max_body_bytes)

@@ -10,7 +10,7 @@ the hot path of ``addsms``.
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote_plus
 
 import orjson
 from starlette.datastructures import UploadFile
@@ -99,13 +99,14 @@ def _json_object(body: bytes) -> dict[str, Any] | None:
 
 async def read(request: Request) -> Params:
     """All fields of the request, wherever the client put them."""
-    values = _lower(request.query_params.multi_items())
-    files: dict[str, UploadFile] = {}
+    query = request.scope.get("query_string", b"").decode("latin-1")
     headers = request.headers
     if request.method == "GET" and "content-length" not in headers and "transfer-encoding" not in headers:
-        return Params(values, files)
-    content_type = request.headers.get("content-type", "").lower()
+        return parse(query, "", b"")
+    content_type = headers.get("content-type", "").lower()
     if content_type.startswith("multipart/form-data"):
+        values = _lower(parse_qsl(query, keep_blank_values=True))
+        files: dict[str, UploadFile] = {}
         try:
             form = await request.form(max_part_size=MAX_FORM_PART)
         except Exception as exc:  # noqa: BLE001 - a broken multipart body is the client's error
@@ -116,17 +117,44 @@ async def read(request: Request) -> Params:
             else:
                 values[key.lower()] = value
         return Params(values, files)
-    body = await request.body()
+    return parse(query, content_type, await request.body())
+
+
+def parse(query: str, content_type: str, body: bytes) -> Params:
+    """The fields of a request without files: query string, then a url-encoded or JSON body over it.
+
+    ``content_type`` is lower-cased. Shared by ``read`` and the ``addsms`` fast path, so
+    both understand a request the same way.
+    """
+    values = _lower(parse_qsl(query, keep_blank_values=True)) if query else {}
     if not body.strip():
-        return Params(values, files)
+        return Params(values)
     if "json" in content_type or body.lstrip()[:1] == b"{":
         # Many clients post a JSON object with curl's default url-encoded content type.
         obj = _json_object(body)
         if obj is not None:
             values.update(_lower(obj.items()))
-            return Params(values, files)
+            return Params(values)
         if "json" in content_type:
             raise Sg24Error("Malformed JSON body")
-    text = body.decode("utf-8", errors="replace")
-    values.update(_lower(parse_qsl(text, keep_blank_values=True)))
-    return Params(values, files)
+    values.update(_form_pairs(body.decode("utf-8", errors="replace")))
+    return Params(values)
+
+
+def _form_pairs(text: str) -> dict[str, str]:
+    """``parse_qsl(text, keep_blank_values=True)``, lower-cased keys, unquoting only what is quoted.
+
+    The same pairs as the standard library's, a few times faster on the usual body where
+    most fields need no unquoting (this runs for every ``addsms``).
+    """
+    values: dict[str, str] = {}
+    for pair in text.split("&"):
+        if not pair:
+            continue
+        name, _, value = pair.partition("=")
+        if "+" in name or "%" in name:
+            name = unquote_plus(name)
+        if "+" in value or "%" in value:
+            value = unquote_plus(value)
+        values[name.lower()] = value
+    return values

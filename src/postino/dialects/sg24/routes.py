@@ -57,11 +57,17 @@ def _answer(body: dict[str, Any]) -> Answer:
 async def _run(handler: Handler, request: Request) -> Answer:
     try:
         params = await read(request)
-        return _answer(await handler(request.app.state.core, params))
     except Sg24Error as exc:
         return _answer({"error": 1, "message": exc.message})
-    except DomainError as exc:
-        return _answer({"error": 1, "message": exc.message})
+    return _answer(await answer(handler, request.app.state.core, params))
+
+
+async def answer(handler: Handler, core: Core, params: Params) -> dict[str, Any]:
+    """The handler's answer, or SmsGateway24's error shape for a refused request."""
+    try:
+        return await handler(core, params)
+    except (Sg24Error, DomainError) as exc:
+        return {"error": 1, "message": exc.message}
 
 
 def method(name: str) -> Callable[[Handler], Handler]:
@@ -265,12 +271,27 @@ def _bound(p: Params, name: str, zone: ZoneInfo) -> dates.Moment | None:
         raise Sg24Error(f"Wrong {name} format") from None
 
 
+async def _history_account(core: Core, unit: Unit, p: Params) -> Account:
+    """The token's account for a history read.
+
+    The credential is read from the database every time, so a token revoked anywhere is
+    refused at once; the account (its time zone) comes from the 2-second cache, as on
+    the accept path. One query per request instead of two.
+    """
+    try:
+        credential = await credentials.resolve(unit, p.stripped("token"), ("sg24",))
+    except AuthError:
+        raise Sg24Error(TOKEN_WRONG) from None
+    return await accounts.get_cached(core, credential.account_id)
+
+
 @method("getallsms")
 async def getallsms(core: Core, p: Params) -> dict[str, Any]:
     async with core.reader() as unit:
-        account = await _by_token(unit, p)
+        account = await _history_account(core, unit, p)
         zone = _zone(p, account)
-        orders = Orders(unit, account)
+        # The device only names a filter: the 2-second device cache is enough for that.
+        orders = Orders(None, account, core=core)
         device = await orders.device(p, required=False)
         status = p.integer("status", "Wrong status")
         sim = p.integer("sim", "Wrong sim value (0-5)")
@@ -294,13 +315,20 @@ async def getallsms(core: Core, p: Params) -> dict[str, Any]:
         if p.flag("onlycount"):
             return {"error": 0, "message": "OK", "count": await history.count(unit, account.id, flt)}
         page = await history.search(
-            unit, account.id, flt, newest_first=p.flag("orderbydesc"), limit=min(limit, history.MAX_PAGE), offset=offset
+            unit,
+            account.id,
+            flt,
+            newest_first=p.flag("orderbydesc"),
+            limit=min(limit, history.MAX_PAGE),
+            offset=offset,
+            columns=render.SMS_COLUMNS,
+            naive_times=True,
         )
     return {
         "error": 0,
         "message": "OK",
         "count": page.total,
-        "smss": {str(row.id): render.sms(row, zone) for row in page.rows},
+        "smss": render.smss(page.rows, zone),
     }
 
 

@@ -1,0 +1,90 @@
+"""``/getdata/addsms`` answered straight from ASGI: the send path integrations hit hardest.
+
+A shop plugin sends one ``addsms`` per order, an OTP service one per login. FastAPI's
+route matching and middleware cost more than the durable write itself, so this handler
+reads the request and answers with the same ``parse`` and ``addsms`` the regular route
+uses, without them. Requests it does not serve as well (a file upload, another verb)
+go on to the regular route, which also keeps the method in the OpenAPI document.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import orjson
+
+from ...core.service import Core
+from .errors import Sg24Error
+from .params import parse
+from .routes import addsms, answer
+
+log = logging.getLogger("postino.sg24")
+
+PATH = "/getdata/addsms"
+_JSON = [(b"content-type", b"application/json")]
+_TEXT = [(b"content-type", b"text/plain; charset=utf-8")]
+
+
+class TooLarge(Exception):
+    """The body passed the operator's cap (``POSTINO_MAX_BODY_BYTES``)."""
+
+
+def route(core: Core, max_body_bytes: int) -> Any:
+    """The fast handler of ``PATH`` for ``Postino.fast_routes``."""
+
+    async def handle(scope: dict, receive: Any, send: Any, fallback: Any) -> None:
+        method = scope["method"]
+        content_type = ""
+        has_body = False
+        for name, value in scope["headers"]:
+            if name == b"content-type":
+                content_type = value.decode("latin-1").lower()
+            elif name in (b"content-length", b"transfer-encoding"):
+                has_body = True
+        if method not in ("GET", "POST") or content_type.startswith("multipart/"):
+            await fallback(scope, receive, send)
+            return
+        try:
+            body = await _body(receive, max_body_bytes) if (has_body or method == "POST") else b""
+        except TooLarge:
+            await _send(send, 413, b"Request body too large", _TEXT)
+            return
+        try:
+            try:
+                params = parse(scope["query_string"].decode("latin-1"), content_type, body)
+            except Sg24Error as exc:
+                result: dict[str, Any] = {"error": 1, "message": exc.message}
+            else:
+                result = await answer(addsms, core, params)
+        except Exception:  # noqa: BLE001 - what the app's error middleware would do for any route
+            log.exception("addsms failed")
+            await _send(send, 500, b"Internal Server Error", _TEXT)
+            return
+        await _send(send, 200, orjson.dumps(result), _JSON)
+
+    return handle
+
+
+async def _body(receive: Any, cap: int) -> bytes:
+    """The whole request body, counted as it arrives (a chunked body has no Content-Length)."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > cap:
+            raise TooLarge
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+async def _send(send: Any, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:
+    await send({"type": "http.response.start", "status": status,
+                "headers": [*headers, (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
