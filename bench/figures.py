@@ -95,13 +95,21 @@ def accept_rate(env: Env, bare: services.Process) -> list[Row]:
 
 
 def bulk(env: Env) -> list[Row]:
-    """Figure 2: one addalotofsms call with 10,000 items (a raw JSON body), one at a time."""
-    items = [{"sendto": f"+3934{8000000 + i:07d}", "body": f"Bulk message {i}", "device_id": env.device_id}
-             for i in range(10_000)]
-    path = env.work / "bulk.json"
-    path.write_text(json.dumps({"token": env.account["sg24_token"], "smsdata": items}))
+    """Figure 2: one addalotofsms call with 10,000 items (a raw JSON body), one at a time.
+
+    The calls take turns over four bodies with 40,000 different numbers in all, more than
+    the server remembers (16,384), so every call normalises all its numbers afresh.
+    """
+    token = env.account["sg24_token"]
+    lines = []
+    for call in range(4):
+        items = [{"sendto": f"+3934{8000000 + call * 10_000 + i:07d}", "body": f"Bulk message {i}",
+                  "device_id": env.device_id} for i in range(10_000)]
+        lines.append("POST\t/getdata/addalotofsms\t" + json.dumps({"token": token, "smsdata": items}))
+    path = env.work / "bulk.requests"
+    path.write_text("\n".join(lines) + "\n")
     result = loadgen.run(env.server.url + "/getdata/addalotofsms", seconds=max(6, env.seconds), connections=1,
-                         body_file=path, content_type="application/json", timeout=30)
+                         requests_file=path, content_type="application/json", timeout=30)
     ok = result.requests > 0 and result.errors == 0 and result.p50_ms <= 1000
     return [Row(f"2. addalotofsms 10,000 items ({result.requests} calls)",
                 f"p50 {result.p50_ms / 1000:.2f} s, max {result.max_ms / 1000:.2f} s", "<= 1 s", ok)]
