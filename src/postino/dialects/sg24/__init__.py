@@ -2,7 +2,7 @@
 
 ``params`` reads requests, ``orders`` turns send fields into core drafts, ``render``
 writes SmsGateway24's shapes, ``routes`` ties them to core, ``docs`` feeds OpenAPI,
-``hot`` answers ``addsms`` ahead of the router.
+``hot`` answers them ahead of the router.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ __all__ = ["install", "router"]
 
 
 def install(app: Any) -> None:
-    """Serve ``addsms`` from the fast path on nodes that answer HTTP."""
+    """Serve the methods from the fast path on nodes that answer HTTP."""
     settings = app.state.settings
     if settings.role != "worker" and hasattr(app, "fast_routes"):
-        app.fast_routes[hot.PATH] = hot.route(app.state.core, settings.max_body_bytes)
+        app.fast_routes.update(hot.routes(app.state.core, settings.max_body_bytes))

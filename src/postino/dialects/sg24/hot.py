@@ -1,10 +1,11 @@
-"""``/getdata/addsms`` answered straight from ASGI: the send path integrations hit hardest.
+"""``/getdata/<method>`` answered straight from ASGI, ahead of FastAPI's router.
 
-A shop plugin sends one ``addsms`` per order, an OTP service one per login. FastAPI's
-route matching and middleware cost more than the durable write itself, so this handler
-reads the request and answers with the same ``parse`` and ``addsms`` the regular route
-uses, without them. Requests it does not serve as well (a file upload, another verb)
-go on to the regular route, which also keeps the method in the OpenAPI document.
+A shop plugin sends one ``addsms`` per order, an OTP service one per login, a CRM polls
+``getallsms``. FastAPI's route matching and middleware cost more than a durable accept,
+so these handlers read the request and answer with the same ``parse`` and method
+functions the regular routes use, without them. Requests they do not serve as well (a
+file upload, another verb) go on to the regular routes, which also keep the methods in
+the OpenAPI document.
 """
 
 from __future__ import annotations
@@ -17,11 +18,11 @@ import orjson
 from ...core.service import Core
 from .errors import Sg24Error
 from .params import parse
-from .routes import addsms, answer
+from .routes import HANDLERS, Handler, answer
 
 log = logging.getLogger("postino.sg24")
 
-PATH = "/getdata/addsms"
+PREFIX = "/getdata/"
 _JSON = [(b"content-type", b"application/json")]
 _TEXT = [(b"content-type", b"text/plain; charset=utf-8")]
 
@@ -30,8 +31,13 @@ class TooLarge(Exception):
     """The body passed the operator's cap (``POSTINO_MAX_BODY_BYTES``)."""
 
 
-def route(core: Core, max_body_bytes: int) -> Any:
-    """The fast handler of ``PATH`` for ``Postino.fast_routes``."""
+def routes(core: Core, max_body_bytes: int) -> dict[str, Any]:
+    """The fast handler of every method, by path, for ``Postino.fast_routes``."""
+    return {PREFIX + name: route(core, max_body_bytes, handler) for name, handler in HANDLERS.items()}
+
+
+def route(core: Core, max_body_bytes: int, handler: Handler) -> Any:
+    """The fast handler of one method."""
 
     async def handle(scope: dict, receive: Any, send: Any, fallback: Any) -> None:
         method = scope["method"]
@@ -56,9 +62,9 @@ def route(core: Core, max_body_bytes: int) -> Any:
             except Sg24Error as exc:
                 result: dict[str, Any] = {"error": 1, "message": exc.message}
             else:
-                result = await answer(addsms, core, params)
+                result = await answer(handler, core, params)
         except Exception:  # noqa: BLE001 - what the app's error middleware would do for any route
-            log.exception("addsms failed")
+            log.exception("%s failed", scope["path"])
             await _send(send, 500, b"Internal Server Error", _TEXT)
             return
         await _send(send, 200, orjson.dumps(result), _JSON)
