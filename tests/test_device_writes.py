@@ -45,10 +45,10 @@ async def _events(core, message_id: int) -> list[str]:  # noqa: ANN001
 async def test_a_held_message_comes_back_its_lease_renewed_only_past_half_its_time(core, alice) -> None:
     device = await _phone(core, alice.id)
     (mid,) = await _queue(core, alice.id, device.id, "hello")
-    first = await queue.write_now(core, lambda unit: queue.claim_for_device(unit, device.id, lease_seconds=60))
+    first = await core.write_now(lambda unit: queue.claim_for_device(unit, device.id, lease_seconds=60))
     assert [r.id for r in first] == [mid] and first[0].state == "assigned"
     leased = (await _row(core, mid)).lease_until
-    again = await queue.write_now(core, lambda unit: queue.claim_for_device(unit, device.id, lease_seconds=60))
+    again = await core.write_now(lambda unit: queue.claim_for_device(unit, device.id, lease_seconds=60))
     assert [r.id for r in again] == [mid]
     row = await _row(core, mid)
     assert row.lease_until == leased and row.attempts == 1  # a fresh lease: the pull wrote nothing
@@ -57,7 +57,7 @@ async def test_a_held_message_comes_back_its_lease_renewed_only_past_half_its_ti
         await unit.conn.execute(
             messages_table.update().where(messages_table.c.id == mid).values(lease_until=utcnow() + timedelta(seconds=20))
         )
-    await queue.write_now(core, lambda unit: queue.claim_for_device(unit, device.id, lease_seconds=60))
+    await core.write_now(lambda unit: queue.claim_for_device(unit, device.id, lease_seconds=60))
     renewed = await _row(core, mid)
     assert renewed.lease_until > utcnow() + timedelta(seconds=50) and renewed.attempts == 1
     # a phone that stops pulling and never confirms loses it when the lease ends
@@ -69,7 +69,7 @@ async def test_a_held_message_comes_back_its_lease_renewed_only_past_half_its_ti
 async def test_a_claim_returns_the_rows_as_stored(core, alice) -> None:
     device = await _phone(core, alice.id)
     await _queue(core, alice.id, device.id, "a", "b")
-    claimed = await queue.write_now(core, lambda unit: queue.claim_for_device(unit, device.id))
+    claimed = await core.write_now(lambda unit: queue.claim_for_device(unit, device.id))
     for row in claimed:
         stored = await _row(core, row.id)
         assert (row.state, row.lease_until, row.attempts, row.body) == (
@@ -91,7 +91,7 @@ async def test_several_reports_of_one_message_in_one_batch_apply_in_the_order_se
         device_reports.Report(contrary, "Failed", error="RESULT_ERROR_RADIO_OFF"),
         device_reports.Report(contrary, "Delivered", times={"Sent": now, "Delivered": now}),
     ]
-    moved = await queue.write_now(core, lambda unit: device_reports.apply(unit, device, reports))
+    moved = await core.write_now(lambda unit: device_reports.apply(unit, device, reports))
     assert sorted((m.id, m.state) for m in moved) == sorted(
         [(ok, "taken"), (ok, "sent"), (ok, "delivered"), (contrary, "failed")]
     )
@@ -106,9 +106,7 @@ async def test_several_reports_of_one_message_in_one_batch_apply_in_the_order_se
 async def test_reports_for_another_phones_messages_change_nothing(core, alice) -> None:
     mine, other = await _phone(core, alice.id), await _phone(core, alice.id)
     (mid,) = await _queue(core, alice.id, other.id, "not yours")
-    moved = await queue.write_now(
-        core, lambda unit: device_reports.apply(unit, mine, [device_reports.Report(mid, "Delivered")])
-    )
+    moved = await core.write_now(lambda unit: device_reports.apply(unit, mine, [device_reports.Report(mid, "Delivered")]))
     assert moved == [] and (await _row(core, mid)).state == "queued"
 
 
@@ -119,7 +117,7 @@ async def test_write_now_runs_after_commit_hooks_once_committed(core) -> None:
         unit.after_commit(lambda: ran.append("hook"))
         return 7
 
-    assert await queue.write_now(core, work) == 7
+    assert await core.write_now(work) == 7
     assert ran == ["hook"]
 
 
@@ -132,7 +130,7 @@ async def test_write_now_rolls_back_what_failed(core, alice) -> None:
         raise ValueError("refused")
 
     with pytest.raises(ValueError, match="refused"):
-        await queue.write_now(core, failing)
+        await core.write_now(failing)
     assert (await _row(core, mid)).state == "queued"
 
 
@@ -147,7 +145,7 @@ async def test_write_now_reruns_code_that_waits_for_more_than_the_database(core,
         await asyncio.sleep(0)  # anything but the database: needs a real unit
         return rows
 
-    rows = await queue.write_now(core, slow_listener)
+    rows = await core.write_now(slow_listener)
     assert [r.id for r in rows] == [mid]
     row = await _row(core, mid)
     assert row.state == "assigned" and row.attempts == 1  # the first try left nothing behind

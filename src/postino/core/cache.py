@@ -65,4 +65,4 @@ class Caches:
     def __init__(self) -> None:
         self.credentials: TTLCache = TTLCache()  # secret hash -> Credential
         self.accounts: TTLCache = TTLCache()  # account id -> Account
-        self.devices: TTLCache = TTLCache()  # (account id, device id) -> Device
+        self.devices: TTLCache = TTLCache()  # (account id, device id) or ("token", token hash) -> Device

@@ -80,7 +80,6 @@ class _Step:
 
 MOVE_ORDER = (lifecycle.TAKEN, lifecycle.SENT, lifecycle.DELIVERED, lifecycle.FAILED, lifecycle.CANCELED)
 """Targets in the order they are applied: every chain of a message's moves follows it."""
-_TIME_COLUMN = {lifecycle.SENT: messages.c.sent_at, lifecycle.DELIVERED: messages.c.delivered_at}
 CHUNK = 500
 _MOVED_COLUMNS = (
     messages.c.id, messages.c.state, messages.c.account_id, messages.c.batch_id, messages.c.device_id,
@@ -114,8 +113,8 @@ def _move_statement(target: str) -> Any:
     """``lifecycle.move``'s UPDATE for one message, with its own time (and error), built once."""
     at = bindparam("b_at", type_=messages.c.updated_at.type)
     values: dict[str, Any] = {"state": target, "updated_at": at}
-    if target in _TIME_COLUMN:
-        values[_TIME_COLUMN[target].name] = at
+    if target in lifecycle.TIME_COLUMN:
+        values[lifecycle.TIME_COLUMN[target]] = at
     if target in (lifecycle.FAILED, lifecycle.CANCELED):
         values["reason"] = bindparam("b_reason", type_=messages.c.reason.type)
     if target == lifecycle.FAILED:
@@ -220,6 +219,5 @@ async def _move_all(
         insert(message_events),
         [{"message_id": s.message_id, "state": target, "at": s.at, "detail": s.detail} for s in steps],
     )
-    for fn in lifecycle._listeners:  # the same listeners every lifecycle move runs
-        await fn(unit, moved)
+    await lifecycle.announce(unit, moved)
     return moved

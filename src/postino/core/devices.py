@@ -175,8 +175,8 @@ async def get_cached(core: Core, account_id: int, device_id: int) -> Device:
 
 def _forget(unit: Unit, device_id: int) -> None:
     cached = unit.core.cache.devices
-    cached.drop_where(lambda key, _d: key[1] == device_id)
-    unit.after_commit(lambda: cached.drop_where(lambda key, _d: key[1] == device_id))
+    cached.drop_where(lambda _key, d: d.id == device_id)
+    unit.after_commit(lambda: cached.drop_where(lambda _key, d: d.id == device_id))
 
 
 async def list_for(unit: Unit, account_id: int) -> list[Device]:

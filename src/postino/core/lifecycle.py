@@ -62,7 +62,8 @@ REASONS = (
     "invalid_destination", "throttled_out", "timeout",
 )  # fmt: skip
 
-_TIME_COLUMN = {SENT: "sent_at", DELIVERED: "delivered_at", READ: "read_at"}
+TIME_COLUMN = {SENT: "sent_at", DELIVERED: "delivered_at", READ: "read_at"}
+"""The column that keeps when a message reached the state, where there is one."""
 
 
 @dataclass(frozen=True)
@@ -121,8 +122,8 @@ async def move(
         allowed = allowed & frozenset(only_from)
     now = at or utcnow()
     new_values: dict[str, Any] = {"state": target, "updated_at": now, **(values or {})}
-    if target in _TIME_COLUMN:
-        new_values[_TIME_COLUMN[target]] = now
+    if target in TIME_COLUMN:
+        new_values[TIME_COLUMN[target]] = now
     if target in (FAILED, UNDELIVERED, EXPIRED, CANCELED):
         new_values["reason"] = reason or ("generic" if target == FAILED else target)
         if error is not None:
@@ -155,9 +156,14 @@ async def move(
         )
     if moved:
         await record_events(unit, [(m.id, target) for m in moved], at=now, detail=detail or error)
-        for fn in _listeners:
-            await fn(unit, moved)
+        await announce(unit, moved)
     return moved
+
+
+async def announce(unit: Unit, moved: list[Moved]) -> None:
+    """Run every transition listener for moves already written (by ``move`` or a batch of its own)."""
+    for fn in _listeners:
+        await fn(unit, moved)
 
 
 async def record_events(

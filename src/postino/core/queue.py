@@ -8,20 +8,18 @@ the same message; SQLite serialises writers with ``BEGIN IMMEDIATE``.
 from __future__ import annotations
 
 from collections import namedtuple
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import Any, TypeVar
+from typing import Any
 
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import bindparam, select, update
 
 from ..db.tables import messages
 from . import lifecycle, routing
 from .clock import utcnow
 from .errors import NoRoute
-from .service import Core, Unit
-
-T = TypeVar("T")
+from .service import Unit
 
 QUEUE_ORDER = (messages.c.urgent.desc(), messages.c.priority.desc(), messages.c.id.asc())
 
@@ -205,69 +203,3 @@ async def expire_overdue(unit: Unit, now: datetime | None = None) -> int:
     ids = list((await unit.conn.execute(stmt)).scalars())
     moved = await lifecycle.move(unit, ids, lifecycle.EXPIRED, reason="timeout", detail="validity ended")
     return len(moved)
-
-
-class _WouldSuspend(Exception):
-    """The code waited for something other than the database: it needs a real unit."""
-
-
-class _ConnectionNow:
-    """The part of ``AsyncConnection`` core code uses, over a plain connection: every await completes at once."""
-
-    def __init__(self, conn: Connection) -> None:
-        self.sync_connection = conn
-
-    async def execute(self, statement: Any, parameters: Any = None, **kwargs: Any) -> Any:
-        return self.sync_connection.execute(statement, parameters, **kwargs)
-
-    async def scalar(self, statement: Any, parameters: Any = None, **kwargs: Any) -> Any:
-        return self.sync_connection.scalar(statement, parameters, **kwargs)
-
-    async def scalars(self, statement: Any, parameters: Any = None, **kwargs: Any) -> Any:
-        return self.sync_connection.scalars(statement, parameters, **kwargs)
-
-    async def exec_driver_sql(self, statement: str, parameters: Any = None, **kwargs: Any) -> Any:
-        return self.sync_connection.exec_driver_sql(statement, parameters, **kwargs)
-
-
-def _finish_now(coro: Coroutine[Any, Any, T]) -> T:
-    try:
-        coro.send(None)
-    except StopIteration as done:
-        return done.value
-    coro.close()
-    raise _WouldSuspend
-
-
-async def write_now(core: Core, fn: Callable[[Unit], Awaitable[T]]) -> T:
-    """Run ``fn(unit)`` in one write transaction; on SQLite as one work of the group writer.
-
-    Core code awaits the database statement by statement. On SQLite each await is a round
-    trip through the event loop to the driver's thread, made while the one write lock is
-    held, so under load a three-statement claim holds the lock for many turns of a busy
-    loop and every other writer queues behind it. As a work of the group writer the same
-    statements run back to back on the writer's connection, in its thread, and share its
-    COMMIT; after-commit hooks run once it has committed, as with a unit. Code that waits
-    for anything but the database (a listener doing I/O) is rolled back and run again in
-    an ordinary unit, so the result is the same either way. PostgreSQL takes concurrent
-    writers, so there it simply gets a unit.
-    """
-    if core.db.is_sqlite:
-        hooks: list[Callable[[], None]] = []
-
-        def work(conn: Connection) -> T:
-            unit = Unit(conn=_ConnectionNow(conn), core=core)  # type: ignore[arg-type]
-            result = _finish_now(fn(unit))  # type: ignore[arg-type]
-            hooks.extend(unit._after)
-            return result
-
-        try:
-            result = await core.db.writer.run(work)
-        except _WouldSuspend:
-            pass
-        else:
-            for hook in hooks:
-                hook()
-            return result
-    async with core.unit() as unit:
-        return await fn(unit)

@@ -2,20 +2,25 @@
 
 Dialects and the device API open a unit, call core functions with it, and leave; wake-ups
 (a phone's event stream) run after the commit so a phone never races its own message.
+``Core.write_now`` runs the same core code as a work of the group-commit writer.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
+from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..db.engine import Database
 from ..settings import Settings
 from .cache import Caches
 from .notify import Notifier
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -34,6 +39,39 @@ class Unit:
     @property
     def is_postgres(self) -> bool:
         return self.core.db.is_postgres
+
+
+class _WouldSuspend(Exception):
+    """The code waited for something other than the database: it needs a real unit."""
+
+
+class _ConnectionNow:
+    """The part of ``AsyncConnection`` core code uses, over a plain connection: every await completes at once."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.sync_connection = conn
+
+    async def execute(self, statement: Any, parameters: Any = None, **kwargs: Any) -> Any:
+        return self.sync_connection.execute(statement, parameters, **kwargs)
+
+    async def scalar(self, statement: Any, parameters: Any = None, **kwargs: Any) -> Any:
+        return self.sync_connection.scalar(statement, parameters, **kwargs)
+
+    async def scalars(self, statement: Any, parameters: Any = None, **kwargs: Any) -> Any:
+        return self.sync_connection.scalars(statement, parameters, **kwargs)
+
+    async def exec_driver_sql(self, statement: str, parameters: Any = None, **kwargs: Any) -> Any:
+        return self.sync_connection.exec_driver_sql(statement, parameters, **kwargs)
+
+
+def _finish_now(coro: Coroutine[Any, Any, T]) -> T:
+    """Run ``coro`` to its end in one step, or raise ``_WouldSuspend`` if it has to wait."""
+    try:
+        coro.send(None)
+    except StopIteration as done:
+        return done.value
+    coro.close()
+    raise _WouldSuspend
 
 
 class Core:
@@ -59,3 +97,36 @@ class Core:
         """A read-only unit (no BEGIN IMMEDIATE lock on SQLite)."""
         async with self.db.read() as conn:
             yield Unit(conn=conn, core=self)
+
+    async def write_now(self, fn: Callable[[Unit], Awaitable[T]]) -> T:
+        """Run ``fn(unit)`` in one write transaction; on SQLite as one work of the group writer.
+
+        Core code awaits the database statement by statement. On SQLite each await is a round
+        trip through the event loop to the driver's thread, made while the one write lock is
+        held, so under load a three-statement claim holds the lock for many turns of a busy
+        loop and every other writer queues behind it. As a work of the group writer the same
+        statements run back to back on the writer's connection, in its thread, and share its
+        COMMIT; after-commit hooks run once it has committed, as with a unit. Code that waits
+        for anything but the database (a listener doing I/O) is rolled back and run again in
+        an ordinary unit, so the result is the same either way. PostgreSQL takes concurrent
+        writers, so there it simply gets a unit.
+        """
+        if self.db.is_sqlite:
+            hooks: list[Callable[[], None]] = []
+
+            def work(conn: Connection) -> T:
+                unit = Unit(conn=_ConnectionNow(conn), core=self)  # type: ignore[arg-type]
+                result = _finish_now(fn(unit))  # type: ignore[arg-type]
+                hooks.extend(unit._after)
+                return result
+
+            try:
+                result = await self.db.writer.run(work)
+            except _WouldSuspend:
+                pass
+            else:
+                for hook in hooks:
+                    hook()
+                return result
+        async with self.unit() as unit:
+            return await fn(unit)

@@ -46,7 +46,7 @@ class Prepared:
         sql, params = self._compiled(conn)
         cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr] - sqlite3 or its async adapter
         try:
-            cursor.execute(sql, self._args(params, values))
+            cursor.execute(sql, self._many_args(params, (values,))[0])
             return cursor.fetchall()
         finally:
             cursor.close()
@@ -65,8 +65,11 @@ class Prepared:
         finally:
             cursor.close()
 
-    def _many_args(self, params: list[tuple[str, Callable[[Any], Any] | None]], rows: Sequence[dict[str, Any]]) -> list:
-        """As ``_args`` per row; a value that is the very object of the row before is not processed again.
+    def _many_args(
+        self, params: list[tuple[str, Callable[[Any], Any] | None]], rows: Sequence[dict[str, Any]]
+    ) -> list[tuple]:
+        """Each row's values in bind order, processed for the driver (dates, money, JSON); a value
+        that is the very object of the row before is not processed again.
 
         Rows written together share their timestamps and empty JSON fields, and turning a
         datetime or a JSON value into SQLite's text is most of the Python per row.
@@ -91,15 +94,6 @@ class Prepared:
                     args.append(processed)
             out.append(tuple(args))
         return out
-
-    def _args(self, params: list[tuple[str, Callable[[Any], Any] | None]], values: dict[str, Any]) -> tuple:
-        fixed = self._fixed
-        return tuple(
-            (proc(values[name]) if proc else values[name])
-            if name in values or name not in fixed
-            else (proc(fixed[name]) if proc else fixed[name])
-            for name, proc in params
-        )
 
 
 def raw(conn: Connection, sql: str) -> Sequence[Any]:

@@ -10,11 +10,10 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import replace
-from weakref import WeakKeyDictionary
 
 from fastapi import Request
 
-from ..core import accounts, credentials, devices, queue, secrets, user_codes
+from ..core import accounts, credentials, devices, secrets, user_codes
 from ..core.accounts import Account
 from ..core.clock import utcnow
 from ..core.devices import Device
@@ -46,16 +45,6 @@ def basic_credentials(value: str) -> tuple[str, str]:
     return login, password
 
 
-_token_devices: WeakKeyDictionary[Core, dict[str, int]] = WeakKeyDictionary()
-"""Per core: which device a token hash belonged to, to find its entry in the device cache."""
-
-
-def _cache_key(token_hash: str, device_id: int) -> tuple[str, int]:
-    """Keyed like the device cache's own entries (device id second), so every change to the
-    device made in this process drops it too (``devices._forget``)."""
-    return (token_hash, device_id)
-
-
 async def _by_token(core: Core, token: str) -> Device | None:
     """The device of a bearer token, through the device cache (positive lookups, seconds).
 
@@ -64,20 +53,13 @@ async def _by_token(core: Core, token: str) -> Device | None:
     from the cache at once; one changed by another process is seen within the cache's TTL,
     as for the accept path's credentials and devices.
     """
-    token_hash = secrets.hash_secret(token)
-    known = _token_devices.setdefault(core, {})
-    device_id = known.get(token_hash)
-    if device_id is not None:
-        device = core.cache.devices.get(_cache_key(token_hash, device_id))
+    key = ("token", secrets.hash_secret(token))
+    device = core.cache.devices.get(key)
+    if device is None:
+        async with core.reader() as unit:
+            device = await devices.by_token(unit, token)
         if device is not None:
-            return device
-    async with core.reader() as unit:
-        device = await devices.by_token(unit, token)
-    if device is not None:
-        if len(known) > 10_000:
-            known.clear()
-        known[token_hash] = device.id
-        core.cache.devices.put(_cache_key(token_hash, device.id), device)
+            core.cache.devices.put(key, device)
     return device
 
 
@@ -90,10 +72,10 @@ async def mark_seen(core: Core, device: Device, token: str | None = None) -> Dev
     now = utcnow()
     if device.last_seen is not None and now - device.last_seen < devices.TOUCH_EVERY:
         return device
-    await queue.write_now(core, lambda unit: devices.touch(unit, device))
+    await core.write_now(lambda unit: devices.touch(unit, device))
     seen = replace(device, last_seen=now)
     if token is not None:
-        core.cache.devices.put(_cache_key(secrets.hash_secret(token), device.id), seen)
+        core.cache.devices.put(("token", secrets.hash_secret(token)), seen)
     return seen
 
 

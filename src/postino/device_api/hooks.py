@@ -14,7 +14,7 @@ import time
 
 from fastapi import Request, Response
 
-from ..core import device_reports, devices, inbound, queue
+from ..core import device_reports, devices, inbound
 from ..core.service import Core
 from .auth import core_of, mark_seen
 from .errors import ApiError
@@ -111,4 +111,4 @@ async def _state(core: Core, device: devices.Device, event: str, payload: dict) 
     when = parse_time(payload.get("sentAt") or payload.get("deliveredAt") or payload.get("failedAt"))
     reason = payload.get("reason") if isinstance(payload.get("reason"), str) else None
     report = device_reports.Report(message_id, state, reason, {state: when} if when else {})
-    await queue.write_now(core, lambda unit: device_reports.apply(unit, device, [report]))
+    await core.write_now(lambda unit: device_reports.apply(unit, device, [report]))

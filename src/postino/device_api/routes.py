@@ -110,7 +110,7 @@ async def _pull(request: Request, device: Device) -> Response:
     if order not in ("fifo", "lifo"):
         raise ApiError(400, "order must be lifo or fifo")
     core = core_of(request)
-    rows = await queue.write_now(core, lambda unit: queue.claim_for_device(unit, device.id, limit=MAX_PULL))
+    rows = await core.write_now(lambda unit: queue.claim_for_device(unit, device.id, limit=MAX_PULL))
     if order == "lifo":
         rows.sort(key=lambda r: (not r.urgent, -r.priority, -r.id))
     return json_response([render.message_json(r) for r in rows])
@@ -169,7 +169,7 @@ def _reports(data: object) -> list[device_reports.Report]:
 async def _report(request: Request, device: Device) -> Response:
     reports = _reports(await read_json(request))
     if reports:
-        await queue.write_now(core_of(request), lambda unit: device_reports.apply(unit, device, reports))
+        await core_of(request).write_now(lambda unit: device_reports.apply(unit, device, reports))
     return Response(status_code=204)
 
 

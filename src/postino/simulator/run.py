@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib.util
 import os
 import signal
 import ssl
-import sys
 
 import httpx
 
@@ -49,14 +47,6 @@ async def _flush(state: StateFile, stop: asyncio.Event) -> None:
             pass
 
 
-def _skip_sniffio_lookups() -> None:
-    """httpcore asks ``import sniffio`` several times per request; without the package each
-    failed import searches the whole path again, a tenth of the process's time under load.
-    Recording it as absent makes the answer (asyncio, the fallback) immediate."""
-    if "sniffio" not in sys.modules and importlib.util.find_spec("sniffio") is None:
-        sys.modules["sniffio"] = None  # type: ignore[assignment]
-
-
 def client_for(verify: bool | ssl.SSLContext) -> httpx.AsyncClient:
     """One phone's own client: its event stream, a pull, a report and an inbound post at most.
 
@@ -78,7 +68,6 @@ async def simulate(options: Options, stop: asyncio.Event | None = None) -> int:
             pass
     state = StateFile(options.state_file)
     sent_log = SentLog(options.sent_log) if options.sent_log else None
-    _skip_sniffio_lookups()
     verify = _verify(options)
     async with contextlib.AsyncExitStack() as clients:
         phones = [
