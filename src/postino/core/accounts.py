@@ -199,9 +199,11 @@ def _forget(unit: Unit, account_id: int) -> None:
 
 async def get_cached(core: "Core", account_id: int) -> Account:
     """``get`` through the short-lived in-process cache (the accept hot path)."""
-    account = core.cache.accounts.get(account_id)
-    if account is None:
+
+    async def load() -> Account:
         async with core.reader() as unit:
-            account = await get(unit, account_id)
-        core.cache.accounts.put(account_id, account)
+            return await get(unit, account_id)
+
+    account = await core.cache.accounts.fetch(account_id, load)
+    assert account is not None
     return account

@@ -137,12 +137,13 @@ async def resolve_cached(core: Core, secret: str | None, kinds: tuple[str, ...])
     """
     if not secret:
         raise AuthError("Missing credential")
-    key = secrets.hash_secret(secret.strip())
-    credential = core.cache.credentials.get(key)
-    if credential is None:
+
+    async def load() -> Credential:
         async with core.reader() as unit:
-            credential = await resolve(unit, secret, kinds)
-        core.cache.credentials.put(key, credential)
+            return await resolve(unit, secret, KINDS)  # any kind: the read is shared by all callers
+
+    credential = await core.cache.credentials.fetch(secrets.hash_secret(secret.strip()), load)
+    assert credential is not None
     if credential.kind not in kinds:
         raise AuthError("Invalid credential")
     if credential.expires_at is not None and credential.expires_at <= utcnow():

@@ -164,12 +164,13 @@ async def get(unit: Unit, account_id: int, device_id: int) -> Device:
 
 async def get_cached(core: Core, account_id: int, device_id: int) -> Device:
     """``get`` through the short-lived in-process cache (the accept hot path)."""
-    key = (account_id, device_id)
-    device = core.cache.devices.get(key)
-    if device is None:
+
+    async def load() -> Device:
         async with core.reader() as unit:
-            device = await get(unit, account_id, device_id)
-        core.cache.devices.put(key, device)
+            return await get(unit, account_id, device_id)
+
+    device = await core.cache.devices.fetch((account_id, device_id), load)
+    assert device is not None
     return device
 
 

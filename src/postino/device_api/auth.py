@@ -53,14 +53,12 @@ async def _by_token(core: Core, token: str) -> Device | None:
     from the cache at once; one changed by another process is seen within the cache's TTL,
     as for the accept path's credentials and devices.
     """
-    key = ("token", secrets.hash_secret(token))
-    device = core.cache.devices.get(key)
-    if device is None:
+
+    async def load() -> Device | None:
         async with core.reader() as unit:
-            device = await devices.by_token(unit, token)
-        if device is not None:
-            core.cache.devices.put(key, device)
-    return device
+            return await devices.by_token(unit, token)
+
+    return await core.cache.devices.fetch(("token", secrets.hash_secret(token)), load)
 
 
 async def mark_seen(core: Core, device: Device, token: str | None = None) -> Device:
