@@ -12,7 +12,7 @@ import re
 from functools import lru_cache
 
 import phonenumbers
-from phonenumbers import NumberParseException, PhoneNumberFormat
+from phonenumbers import COUNTRY_CODE_TO_REGION_CODE, NumberParseException, PhoneMetadata, PhoneNumber, PhoneNumberFormat
 
 from .errors import InvalidInput
 
@@ -47,6 +47,9 @@ def _normalise(raw: str, country: str) -> str:
         raise InvalidInput(f"Invalid phone number {raw!r}", field="phone")
     candidates: list[tuple[str, str | None]]
     if text.startswith("+"):
+        plain = _as_written(text)
+        if plain is not None:
+            return plain
         candidates = [(text, None)]
     elif text.startswith("0"):
         candidates = [(text, country)]
@@ -73,6 +76,47 @@ def _normalise(raw: str, country: str) -> str:
     if possible is not None:
         return phonenumbers.format_number(possible, PhoneNumberFormat.E164)
     raise InvalidInput(f"Invalid phone number {raw!r}", field="phone")
+
+
+def _as_written(text: str) -> str | None:
+    """``text`` (``+`` and digits) when libphonenumber would read it digit for digit; else None.
+
+    Its parse of an international number changes the digits only when the part after the
+    country code begins with a zero or with the country's national prefix; otherwise the
+    E.164 form is the text itself and what is left to ask is whether its length is
+    possible there — asked of the library, with the library's metadata. Skipped is only
+    the parse's clean-up of free text (most of its 20-30 µs), which ``+`` and digits do
+    not need. Any other case returns None and goes through the full parse.
+    """
+    digits = text[1:]
+    if not digits or digits[0] == "0":
+        return None
+    for size in (1, 2, 3):  # country codes are prefix-free: at most one length matches
+        code = int(digits[:size])
+        if code in COUNTRY_CODE_TO_REGION_CODE:
+            break
+    else:
+        return None
+    national = digits[size:]
+    if len(national) < 2 or national[0] == "0":
+        return None
+    prefix = _national_prefix(code)
+    if prefix is None or prefix.match(national):
+        return None
+    return text if phonenumbers.is_possible_number(PhoneNumber(country_code=code, national_number=int(national))) else None
+
+
+_NO_PREFIX = re.compile(r"(?!)")  # matches nothing
+
+
+@lru_cache(maxsize=None)
+def _national_prefix(code: int) -> re.Pattern[str] | None:
+    """The country's national prefix pattern (never matching when it has none); None without metadata."""
+    metadata = PhoneMetadata.metadata_for_region_or_calling_code(code, phonenumbers.region_code_for_country_code(code))
+    if metadata is None:
+        return None
+    pattern = metadata.national_prefix_for_parsing
+    return re.compile(pattern) if pattern else _NO_PREFIX
 
 
 def digits(e164: str) -> str:
