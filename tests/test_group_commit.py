@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, insert, make_url, select
 
 from postino.core.clock import utcnow
 from postino.core.service import Core
 from postino.db.engine import Database
+from postino.db.prepared import raw
 from postino.db.tables import tags
 from tests.conftest import make_account
+from tests.support import wait_for
 
 
 def _add_tag(account_id: int, title: str, fail: bool = False):
@@ -65,3 +68,18 @@ async def test_concurrent_writes_share_transactions(core: Core, monkeypatch: pyt
     await asyncio.gather(*(core.db.writer.run(_add_tag(account.id, f"many {i}")) for i in range(50)))
     assert sum(sizes) == 50
     assert len(sizes) < 50  # at least one COMMIT served several writes
+
+
+async def test_the_wal_reaches_the_database_file_outside_the_writers_commits(core: Core, database_url: str) -> None:
+    """A COMMIT never copies the WAL back (that stalls every waiting request); the checkpointer does."""
+    if not core.db.is_sqlite:
+        pytest.skip("the WAL and its checkpoints are SQLite's")
+    path = Path(make_url(database_url).database or "")
+    account = await make_account(core)
+    await core.db.writer.run(_add_tag(account.id, "first"))
+    assert await core.db.writer.run(lambda conn: raw(conn, "PRAGMA wal_autocheckpoint")) == [(0,)]
+    before = path.stat().st_size
+    body = "x" * 400
+    await asyncio.gather(*(core.db.writer.run(_add_tag(account.id, f"{body} {i}")) for i in range(3000)))
+    await wait_for(lambda: path.stat().st_size > before + 1_000_000, message="the rows copied into the file")
+    assert len(await _titles(database_url)) == 3001

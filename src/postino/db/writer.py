@@ -17,6 +17,11 @@ fails alone and the others still commit.
 On SQLite the group runs in one thread with its own plain ``sqlite3`` connection (no
 event-loop round trip per statement; the GIL is released while SQLite works). On
 PostgreSQL it runs on a pooled asyncpg connection through ``run_sync``.
+
+SQLite copies the WAL back into the database file (a checkpoint) inside the COMMIT that
+crosses its threshold, so every thousandth page written would hold a whole group, and
+every request waiting on it, for the length of a copy and two fsyncs. The writer turns
+that off for its connection and a ``Checkpointer`` thread does it beside the writes.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import queue
+import sqlite3
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -42,6 +48,8 @@ T = TypeVar("T")
 Work = Callable[[Connection], Any]
 MAX_GROUP = 256
 """Works per transaction: enough to share a COMMIT, few enough that answers are not held long."""
+WAL_KEPT_BYTES = 64 * 1024 * 1024
+"""A WAL grown past this by a burst is cut back to it when it restarts."""
 
 
 @dataclass(frozen=True)
@@ -145,6 +153,41 @@ class GroupWriter:
         return None
 
 
+class Checkpointer:
+    """Copies the WAL into the database file beside the writer, never inside its COMMIT.
+
+    ``PASSIVE`` waits for no reader or writer; it copies what it can and runs again. After
+    a complete copy the next write starts the WAL from its beginning, so the file stays
+    about as large as what a few rounds write.
+    """
+
+    EVERY = 0.2  # seconds between rounds while the WAL has pages left to copy
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="postino-checkpoint", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(10)
+
+    def _loop(self) -> None:
+        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+        try:
+            while not self._stop.wait(self.EVERY):
+                try:
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                except sqlite3.Error as exc:  # a busy database: the next round tries again
+                    log.debug("checkpoint skipped: %s", exc)
+        finally:
+            conn.close()
+
+
 class SQLiteGroupWriter(GroupWriter):
     """One thread, one ``sqlite3`` connection, one transaction per group."""
 
@@ -155,6 +198,7 @@ class SQLiteGroupWriter(GroupWriter):
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._turn = turn or threading.Lock()
+        self._checkpointer = Checkpointer(path)
 
     async def run(self, work: Callable[[Connection], T], merge: Merge | None = None) -> T:
         loop = asyncio.get_running_loop()
@@ -169,9 +213,12 @@ class SQLiteGroupWriter(GroupWriter):
                 if self._thread is None:
                     self._thread = threading.Thread(target=self._loop, name="postino-writer", daemon=True)
                     self._thread.start()
+                    self._checkpointer.start()
 
     def _loop(self) -> None:
         conn = self._engine.connect()
+        raw(conn, "PRAGMA wal_autocheckpoint=0")  # the Checkpointer's job
+        raw(conn, f"PRAGMA journal_size_limit={WAL_KEPT_BYTES}")
         try:
             while True:
                 first = self._queue.get()
@@ -209,6 +256,7 @@ class SQLiteGroupWriter(GroupWriter):
             return
         self._queue.put(None)
         await asyncio.to_thread(thread.join, 10)
+        await asyncio.to_thread(self._checkpointer.stop)
         self._thread = None
 
 
