@@ -83,3 +83,19 @@ async def test_the_wal_reaches_the_database_file_outside_the_writers_commits(cor
     await asyncio.gather(*(core.db.writer.run(_add_tag(account.id, f"{body} {i}")) for i in range(3000)))
     await wait_for(lambda: path.stat().st_size > before + 1_000_000, message="the rows copied into the file")
     assert len(await _titles(database_url)) == 3001
+
+
+async def test_readers_map_the_file_and_the_writer_does_not(core: Core, settings) -> None:  # noqa: ANN001
+    """Mapped reads survive other connections' writes; the writer's few reads stay out of the RSS."""
+    if not core.db.is_sqlite:
+        pytest.skip("SQLite's memory map")
+    assert settings.sqlite_mmap_bytes == 1024 * 1024 * 1024
+    async with core.db.read() as conn:
+        assert (await conn.exec_driver_sql("PRAGMA mmap_size")).scalar_one() == settings.sqlite_mmap_bytes
+    assert await core.db.writer.run(lambda conn: raw(conn, "PRAGMA mmap_size")) == [(0,)]
+    unmapped = Database(core.db.url, mmap_bytes=0)
+    try:
+        async with unmapped.read() as conn:
+            assert (await conn.exec_driver_sql("PRAGMA mmap_size")).scalar_one() == 0
+    finally:
+        await unmapped.dispose()

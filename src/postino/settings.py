@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     tls_cert: Path | None = None
     tls_key: Path | None = None
     max_body_bytes: int = 16 * 1024 * 1024
+    sqlite_mmap_bytes: int = 1024 * 1024 * 1024
+    """SQLite only: how much of the file readers map instead of copying pages into each
+    connection's own cache (0 turns it off). docs/configuration.md, "Databases"."""
     redis_url: str = ""
     """``redis://host:6379/0``: rate-limit counts shared by every process that names it."""
     log_level: str = "info"

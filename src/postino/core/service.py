@@ -79,7 +79,7 @@ class Core:
 
     def __init__(self, settings: Settings, db: Database | None = None) -> None:
         self.settings = settings
-        self.db = db or Database(settings.resolved_database_url())
+        self.db = db or Database(settings.resolved_database_url(), mmap_bytes=settings.sqlite_mmap_bytes)
         self.notifier = Notifier()
         self.cache = Caches()
 
