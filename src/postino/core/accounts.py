@@ -199,11 +199,6 @@ def _forget(unit: Unit, account_id: int) -> None:
 
 async def get_cached(core: "Core", account_id: int) -> Account:
     """``get`` through the short-lived in-process cache (the accept hot path)."""
-
-    async def load() -> Account:
-        async with core.reader() as unit:
-            return await get(unit, account_id)
-
-    account = await core.cache.accounts.fetch(account_id, load)
+    account = await core.read_cached(core.cache.accounts, account_id, lambda unit: get(unit, account_id))
     assert account is not None
     return account

@@ -137,12 +137,9 @@ async def resolve_cached(core: Core, secret: str | None, kinds: tuple[str, ...])
     """
     if not secret:
         raise AuthError("Missing credential")
-
-    async def load() -> Credential:
-        async with core.reader() as unit:
-            return await resolve(unit, secret, KINDS)  # any kind: the read is shared by all callers
-
-    credential = await core.cache.credentials.fetch(secrets.hash_secret(secret.strip()), load)
+    credential = await core.read_cached(  # read for any kind: the read is shared by all callers
+        core.cache.credentials, secrets.hash_secret(secret.strip()), lambda unit: resolve(unit, secret, KINDS)
+    )
     assert credential is not None
     if credential.kind not in kinds:
         raise AuthError("Invalid credential")

@@ -164,12 +164,9 @@ async def get(unit: Unit, account_id: int, device_id: int) -> Device:
 
 async def get_cached(core: Core, account_id: int, device_id: int) -> Device:
     """``get`` through the short-lived in-process cache (the accept hot path)."""
-
-    async def load() -> Device:
-        async with core.reader() as unit:
-            return await get(unit, account_id, device_id)
-
-    device = await core.cache.devices.fetch((account_id, device_id), load)
+    device = await core.read_cached(
+        core.cache.devices, (account_id, device_id), lambda unit: get(unit, account_id, device_id)
+    )
     assert device is not None
     return device
 

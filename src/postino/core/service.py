@@ -7,7 +7,7 @@ Dialects and the device API open a unit, call core functions with it, and leave;
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Hashable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -17,10 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..db.engine import Database
 from ..settings import Settings
-from .cache import Caches
+from .cache import Caches, TTLCache
 from .notify import Notifier
 
 T = TypeVar("T")
+V = TypeVar("V")
 
 
 @dataclass
@@ -97,6 +98,16 @@ class Core:
         """A read-only unit (no BEGIN IMMEDIATE lock on SQLite)."""
         async with self.db.read() as conn:
             yield Unit(conn=conn, core=self)
+
+    async def read_cached(self, cache: TTLCache[V], key: Hashable, read: Callable[[Unit], Awaitable[V | None]]) -> V | None:
+        """``cache``'s entry for ``key``, else ``read(unit)`` in a read-only unit, shared by
+        every request that asks while it runs (``TTLCache.fetch``)."""
+
+        async def load() -> V | None:
+            async with self.reader() as unit:
+                return await read(unit)
+
+        return await cache.fetch(key, load)
 
     async def write_now(self, fn: Callable[[Unit], Awaitable[T]]) -> T:
         """Run ``fn(unit)`` in one write transaction; on SQLite as one work of the group writer.

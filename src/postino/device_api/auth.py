@@ -45,7 +45,12 @@ def basic_credentials(value: str) -> tuple[str, str]:
     return login, password
 
 
-async def _by_token(core: Core, token: str) -> Device | None:
+def _token_key(token: str) -> tuple[str, str]:
+    """The device cache's key for a bearer token (its hash, never the token)."""
+    return ("token", secrets.hash_secret(token))
+
+
+async def _by_token(core: Core, token: str, key: tuple[str, str]) -> Device | None:
     """The device of a bearer token, through the device cache (positive lookups, seconds).
 
     Every call of a phone authenticates; a read per call costs a pooled connection and a
@@ -53,15 +58,10 @@ async def _by_token(core: Core, token: str) -> Device | None:
     from the cache at once; one changed by another process is seen within the cache's TTL,
     as for the accept path's credentials and devices.
     """
-
-    async def load() -> Device | None:
-        async with core.reader() as unit:
-            return await devices.by_token(unit, token)
-
-    return await core.cache.devices.fetch(("token", secrets.hash_secret(token)), load)
+    return await core.read_cached(core.cache.devices, key, lambda unit: devices.by_token(unit, token))
 
 
-async def mark_seen(core: Core, device: Device, token: str | None = None) -> Device:
+async def mark_seen(core: Core, device: Device, cache_key: tuple[str, str] | None = None) -> Device:
     """Record the call (at most every few seconds per device); returns the device as now seen.
 
     The write goes through the group writer, so it shares a COMMIT with other writes and
@@ -72,8 +72,8 @@ async def mark_seen(core: Core, device: Device, token: str | None = None) -> Dev
         return device
     await core.write_now(lambda unit: devices.touch(unit, device))
     seen = replace(device, last_seen=now)
-    if token is not None:
-        core.cache.devices.put(("token", secrets.hash_secret(token)), seen)
+    if cache_key is not None:
+        core.cache.devices.put(cache_key, seen)
     return seen
 
 
@@ -85,10 +85,11 @@ async def device_or_none(request: Request) -> Device | None:
     if scheme != "bearer" or not value:
         raise ApiError(401, UNAUTHORIZED)
     core = core_of(request)
-    device = await _by_token(core, value)
+    key = _token_key(value)
+    device = await _by_token(core, value, key)
     if device is None:
         raise ApiError(401, UNAUTHORIZED)
-    return await mark_seen(core, device, value)
+    return await mark_seen(core, device, key)
 
 
 async def current_device(request: Request) -> Device:
