@@ -90,7 +90,7 @@ def create_account(data_dir: Path, email: str) -> dict:
 
 def register_device(data_dir: Path, account_id: int, name: str) -> int:
     """A phone of the account, registered straight through core (figure 1 needs no live phone)."""
-    from postino.core import devices
+    from postino.core.devices import devices
     from postino.core.service import Core
     from postino.settings import Settings
 

@@ -22,11 +22,12 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from postino.app import create_app
-from postino.core import accounts, billing, credentials
+from postino.core.accounts import accounts, billing, credentials
 from postino.core.service import Core
 from postino.db.engine import Database
 from postino.db.migrate import upgrade
 from postino.settings import Settings
+from postino.wiring import install_listeners
 
 PG_SERVER = os.environ.get("POSTINO_TEST_DATABASE_URL", "")
 ENGINE = "postgresql" if PG_SERVER else "sqlite"
@@ -110,7 +111,7 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
 @pytest_asyncio.fixture
 async def core(settings: Settings) -> AsyncIterator[Core]:
     settings.ensure_dirs()
-    c = Core(settings)
+    c = install_listeners(Core(settings))
     await upgrade(c.db)
     yield c
     await c.db.dispose()

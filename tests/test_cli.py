@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 from sqlalchemy import select
 
-from postino.core import accounts, billing, credentials
+from postino.core.accounts import accounts, billing, credentials
 from postino.core.service import Core
 from postino.db.tables import accounts as accounts_table
 from postino.db.tables import credentials as credentials_table
@@ -110,7 +110,9 @@ def test_serve_answers_health_docs_and_openapi(tmp_path: Path, settings: Setting
 
 
 async def test_metrics_count_accepted_messages_and_the_backlog(core, client, alice) -> None:  # noqa: ANN001
-    from postino.core import accounts, devices, messages
+    from postino.core.accounts import accounts
+    from postino.core.devices import devices
+    from postino.core.messages import messages
 
     async with core.unit() as unit:
         device, _ = await devices.register(unit, alice.id, sim_cards=[{"slotIndex": 0, "simNumber": 1}])

@@ -8,9 +8,11 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from postino.core import accounts, billing, devices, lifecycle, messages, queue
+from postino.core.accounts import accounts, billing
 from postino.core.clock import utcnow
+from postino.core.devices import devices
 from postino.core.errors import InsufficientCredit
+from postino.core.messages import lifecycle, messages, queue
 from postino.db.tables import ledger, message_events
 from postino.db.tables import messages as messages_table
 

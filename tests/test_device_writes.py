@@ -8,8 +8,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from postino.core import accounts, device_reports, devices, messages, queue
+from postino.core.accounts import accounts
 from postino.core.clock import utcnow
+from postino.core.devices import devices
+from postino.core.devices import reports as device_reports
+from postino.core.messages import messages, queue
 from postino.core.service import Unit
 from postino.db.tables import message_events
 from postino.db.tables import messages as messages_table

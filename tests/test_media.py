@@ -6,8 +6,8 @@ import base64
 
 import pytest
 
-from postino.core import media
 from postino.core.errors import InvalidInput
+from postino.core.net import media
 
 PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="

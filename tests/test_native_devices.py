@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from postino.core import devices
+from postino.core.devices import devices
 
 
 async def _phone(core, account_id: int):  # noqa: ANN001, ANN202

@@ -6,8 +6,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from postino.core.errors import InvalidInput
-from postino.core import phones
-from postino.core.phones import country_prefix, normalise
+from postino.core.messages import numbers
+from postino.core.messages.numbers import country_prefix, normalise
 
 
 @pytest.mark.parametrize(
@@ -76,7 +76,7 @@ def _library_reading(text: str) -> str | None:
 @given(st.sampled_from(sorted(phonenumbers.COUNTRY_CODE_TO_REGION_CODE)), st.text("0123456789", min_size=1, max_size=14))
 def test_plus_numbers_read_as_written_only_where_the_library_agrees(code: int, rest: str) -> None:
     text = f"+{code}{rest}"
-    shortcut = phones._as_written(text)
+    shortcut = numbers._as_written(text)
     expected = _library_reading(text)
     if shortcut is not None:
         assert shortcut == expected == text
@@ -95,7 +95,7 @@ def test_every_countrys_example_numbers_agree_with_the_library() -> None:
             if example is None:
                 continue
             e164 = phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.E164)
-            shortcut = phones._as_written(e164)
+            shortcut = numbers._as_written(e164)
             taken += shortcut is not None
             assert shortcut in (None, _library_reading(e164))
             assert normalise(e164, "US") == _library_reading(e164)

@@ -1,11 +1,14 @@
-"""``create_app()``: the HTTP face of Postino — dialects, device API, media, health, docs."""
+"""``create_app()``: the HTTP face of Postino — dialects, device API, media, health, docs.
+
+What it mounts, which listeners core gets and which jobs and loops run are read from
+``postino.wiring``; this module only puts them together.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import gc
-import importlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -14,16 +17,14 @@ from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, PlainTextResponse
 from sqlalchemy import text
 
-from . import __version__, metrics
-from .core import media as media_store
-from .http import JSONResponse
+from . import __version__, metrics, wiring
 from .core.errors import NotFound
-from .core.relay import PgRelay
+from .core.events.relay import PgRelay
+from .core.net import media as media_store
 from .core.service import Core
 from .db.migrate import upgrade
-from .dialects import discover
-from .dispatch import outbox as _outbox  # noqa: F401 - registers the webhook/callback sender
-from .dispatch import scheduler, workers
+from .dispatch import scheduler
+from .http import JSONResponse
 from .settings import Settings
 
 log = logging.getLogger("postino")
@@ -87,7 +88,9 @@ def create_app(settings: Settings | None = None, core: Core | None = None) -> Po
     settings = settings or Settings()
     settings.ensure_dirs()
     settings.resolved_secret_key()
-    core = core or Core(settings)
+    core = wiring.install_listeners(core or Core(settings))
+    jobs = wiring.jobs(settings)
+    loops = wiring.workers(settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -107,8 +110,8 @@ def create_app(settings: Settings | None = None, core: Core | None = None) -> Po
         stop = asyncio.Event()
         tasks = []
         if settings.role in ("all", "worker"):
-            tasks.append(asyncio.create_task(scheduler.run(core, stop)))
-            tasks.extend(asyncio.create_task(fn(core, stop), name=name) for name, fn in workers.WORKERS.items())
+            tasks.append(asyncio.create_task(scheduler.run(core, stop, jobs), name="scheduler"))
+            tasks.extend(asyncio.create_task(fn(core, stop), name=name) for name, fn in loops)
         app.state.stop = stop
         try:
             yield
@@ -161,21 +164,17 @@ def create_app(settings: Settings | None = None, core: Core | None = None) -> Po
             return PlainTextResponse("Not found", status_code=404)
         return FileResponse(path, media_type=content_type)
 
-    # A worker answers /health and /metrics only; it still imports and installs every
-    # part, because importing registers the jobs and listeners its loops need.
+    # A worker answers /health and /metrics only; each dialect's install still runs there
+    # (report formats, the sandbox account), since its worker loops need them.
     serves_http = settings.role != "worker"
     if serves_http:
         app.add_api_route("/media/{name}", get_media, methods=["GET"], include_in_schema=False)
-    for extra in ("postino.device_api", "postino.web", "postino.native_api"):
-        with contextlib.suppress(ModuleNotFoundError):
-            module = importlib.import_module(extra)
-            if serves_http and hasattr(module, "router"):
-                app.include_router(module.router)
-    for dialect in discover():
+        for api in wiring.APIS:
+            app.include_router(api.router)
+    for dialect in wiring.DIALECTS:
         if serves_http:
             app.include_router(dialect.router)
-        if hasattr(dialect, "install"):
-            dialect.install(app)
+        dialect.install(app)
 
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     return app

@@ -8,7 +8,7 @@ from typing import Any
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, generate_latest
 from sqlalchemy import func, select
 
-from .core import lifecycle
+from .core.messages import lifecycle
 from .core.service import Core, Unit
 from .db.tables import messages
 
@@ -36,8 +36,8 @@ def count_stored(drafts: Sequence[Any], states: Sequence[str]) -> None:
         accepted.labels(channel).inc(n)
 
 
-@lifecycle.on_transition
-async def _count(unit: Unit, moved: list[lifecycle.Moved]) -> None:
+async def count_moves(unit: Unit, moved: list[lifecycle.Moved]) -> None:
+    """Transition listener: one count per message that entered a state."""
     for m in moved:
         transitions.labels(m.state).inc()
 

@@ -7,15 +7,16 @@ import logging
 from fastapi import FastAPI
 
 from . import app as app_module
-from .core.demo import ensure_demo_account
+from .core.accounts.demo import ensure_demo_account
 from .core.service import Core
 from .settings import Settings
+from .wiring import new_core
 
 log = logging.getLogger("postino")
 
 
 def build_app(settings: Settings) -> FastAPI:
-    core = Core(settings)
+    core = new_core(settings)
     application = app_module.create_app(settings, core)
     if settings.demo:
 

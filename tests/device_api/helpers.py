@@ -9,7 +9,9 @@ import time
 
 import httpx
 
-from postino.core import accounts, devices, messages
+from postino.core.accounts import accounts
+from postino.core.devices import devices
+from postino.core.messages import messages
 from postino.core.service import Core
 
 API = "/api/mobile/v1"

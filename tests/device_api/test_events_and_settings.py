@@ -7,8 +7,9 @@ from datetime import timedelta
 
 import pytest
 
-from postino.core import devices, messages, presence
 from postino.core.clock import utcnow
+from postino.core.devices import devices, presence
+from postino.core.messages import messages
 from postino.device_api import events as events_module
 
 from .helpers import API, bearer, device_of, queue, register
@@ -116,7 +117,7 @@ async def test_offline_devices_are_noticed_once_and_online_again_when_they_call(
     async def listener(unit, went) -> None:  # noqa: ANN001
         heard.append([d.id for d in went])
 
-    presence.on_offline(listener)
+    core.listeners.offline.append(listener)
     try:
         async with core.unit() as unit:
             await devices.update_device(unit, device.id, last_seen=utcnow() - timedelta(hours=1))
@@ -130,7 +131,7 @@ async def test_offline_devices_are_noticed_once_and_online_again_when_they_call(
             await presence.notice_offline(unit, now=utcnow() + timedelta(hours=1))
         assert heard == [[device.id], [device.id]]
     finally:
-        presence._offline_listeners.remove(listener)
+        core.listeners.offline.remove(listener)
 
 
 @pytest.mark.parametrize("order", ["fifo", "lifo"])

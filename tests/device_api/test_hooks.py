@@ -6,7 +6,7 @@ import time
 
 from sqlalchemy import select
 
-from postino.core import messages
+from postino.core.messages import messages
 from postino.db.tables import messages as messages_table
 
 from .helpers import API, bearer, device_of, queue, register, signed

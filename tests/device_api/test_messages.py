@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from postino.core import messages
+from postino.core.messages import messages
 from postino.db.tables import message_events
 
 from .helpers import API, bearer, device_of, queue, register

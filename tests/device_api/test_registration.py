@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from postino.core import devices
+from postino.core.devices import devices
 
 from .helpers import API, APP_AGENT, basic, bearer, device_of, register
 

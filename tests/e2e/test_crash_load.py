@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 from sqlalchemy import func, select
 
-from postino.core import devices
+from postino.core.devices import devices
 from postino.core.service import Core
 from postino.db.tables import messages as messages_table
 from postino.simulator.sentlog import read_sent_log

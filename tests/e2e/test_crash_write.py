@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from postino.core import devices
+from postino.core.devices import devices
 from postino.core.service import Core
 from tests.support import ServerProcess, run_cli
 

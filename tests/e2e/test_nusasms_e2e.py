@@ -12,7 +12,8 @@ from pathlib import Path
 
 import httpx
 
-from postino.core import billing, lifecycle
+from postino.core.accounts import billing
+from postino.core.messages import lifecycle
 from tests.support import ServerProcess, SimulatorProcess, wait_for
 
 FAST = ("--latency", "10ms", "--poll-every", "200ms")

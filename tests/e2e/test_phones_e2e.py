@@ -11,7 +11,9 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from postino.core import accounts, devices, messages
+from postino.core.accounts import accounts
+from postino.core.devices import devices
+from postino.core.messages import messages
 from postino.core.service import Core
 from postino.db.tables import message_events
 from postino.db.tables import messages as messages_table

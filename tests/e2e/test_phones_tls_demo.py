@@ -15,9 +15,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from postino.core import devices
-from postino.core.accounts import find_by_email
-from postino.core.demo import DEMO_EMAIL
+from postino.core.accounts.accounts import find_by_email
+from postino.core.accounts.demo import DEMO_EMAIL
+from postino.core.devices import devices
 from tests.support import (
     SimulatorProcess,
     free_port,

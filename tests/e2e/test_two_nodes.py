@@ -31,8 +31,8 @@ import httpx
 import pytest
 from sqlalchemy import func, select, text
 
-from postino.core import devices
-from postino.core.relay import PgRelay
+from postino.core.devices import devices
+from postino.core.events.relay import PgRelay
 from postino.core.service import Core
 from postino.db.tables import message_events
 from postino.db.tables import messages as messages_table

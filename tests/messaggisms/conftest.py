@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest_asyncio
 
-from postino.core import devices
+from postino.core.devices import devices
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -32,7 +32,7 @@ async def h(alice) -> dict[str, str]:  # noqa: ANN001
 
 async def deliver(core, device_id: int, *, to: str = "delivered") -> list[int]:  # noqa: ANN001
     """Play the phone: claim what is queued for it and report it sent, then ``to``."""
-    from postino.core import lifecycle, queue
+    from postino.core.messages import lifecycle, queue
 
     async with core.unit() as unit:
         claimed = await queue.claim_for_device(unit, device_id, limit=100_000)

@@ -6,9 +6,8 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
-from postino.core import accounts, billing
+from postino.core.accounts import accounts, billing
 from postino.db.tables import batches, ledger, messages
-
 from tests.conftest import make_account
 
 from .conftest import add_phone, bearer

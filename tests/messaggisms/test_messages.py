@@ -7,7 +7,8 @@ from datetime import datetime, timezone
 import pytest
 from sqlalchemy import func, select
 
-from postino.core import accounts, lifecycle, queue
+from postino.core.accounts import accounts
+from postino.core.messages import lifecycle, queue
 from postino.db.tables import batches, messages, outbox
 
 from .conftest import bearer, deliver

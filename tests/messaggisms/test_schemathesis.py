@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, Phase, given
 from hypothesis import settings as hypothesis_settings
 from schemathesis.checks import content_type_conformance, not_a_server_error, response_schema_conformance
 
-from postino.core import accounts
+from postino.core.accounts import accounts
 from tests.conftest import make_account
 from tests.support import ServerProcess
 

@@ -8,7 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from postino.core import devices
+from postino.core.devices import devices
 
 WA_SENDER = "6281100000002"
 

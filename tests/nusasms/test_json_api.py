@@ -6,7 +6,7 @@ import base64
 from datetime import datetime, timezone
 from decimal import Decimal
 
-from postino.core import billing
+from postino.core.accounts import billing
 
 from . import seed
 from .conftest import PNG, WA_SENDER, key, wa_phone

@@ -7,7 +7,7 @@ import base64
 
 from sqlalchemy import func, select
 
-from postino.core import lifecycle, queue
+from postino.core.messages import lifecycle, queue
 from postino.db.tables import messages, outbox
 
 from .conftest import GIF, MP4, PNG, key, wa_phone
@@ -122,7 +122,7 @@ async def test_wa_phone_check_limits(client, alice) -> None:
 
 
 async def test_push_callback_reports_each_state_change(client, core, alice) -> None:
-    from postino.core import accounts
+    from postino.core.accounts import accounts
 
     async with core.unit() as unit:
         await accounts.update_settings(unit, alice.id, push_url="https://example.com/push")

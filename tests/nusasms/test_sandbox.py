@@ -6,8 +6,7 @@ import httpx
 import pytest
 
 from postino.app import create_app
-from postino.core import sandbox
-
+from postino.core.accounts import sandbox
 from tests.support import wait_for
 
 from . import seed

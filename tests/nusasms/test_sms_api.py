@@ -9,9 +9,10 @@ import httpx
 import pytest
 from sqlalchemy.exc import OperationalError
 
-from postino.core import accounts, billing, contacts, lifecycle, messages, queue
+from postino.core.accounts import accounts, billing
 from postino.core.clock import utcnow
-
+from postino.core.contacts import contacts
+from postino.core.messages import lifecycle, messages, queue
 from tests.conftest import make_account
 
 from . import seed

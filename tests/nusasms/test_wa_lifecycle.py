@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from postino.core import billing, lifecycle, queue
-
+from postino.core.accounts import billing
+from postino.core.messages import lifecycle, queue
 from tests.conftest import make_account
 from tests.support import wait_for
 

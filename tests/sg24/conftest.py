@@ -7,7 +7,7 @@ from typing import Any
 import pytest_asyncio
 from sqlalchemy import func, select
 
-from postino.core import devices
+from postino.core.devices import devices
 from postino.core.service import Core
 from postino.db.tables import messages
 

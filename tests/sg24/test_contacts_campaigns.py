@@ -6,11 +6,11 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import func, select, update
 
-from postino.core import contacts
 from postino.core.clock import utcnow
-from postino.db.tables import campaigns
+from postino.core.contacts import campaigns as campaign_service
+from postino.core.contacts import contacts
+from postino.db.tables import campaigns, messages
 from postino.db.tables import contacts as contacts_table
-from postino.db.tables import messages
 
 from ..conftest import make_account
 from ..support import wait_for
@@ -124,20 +124,20 @@ async def test_core_contacts_functions(core, alice, phone) -> None:
         assert c1.created and c1.phone == "+393491111111"
         phones = [r.phone for r in await contacts.contacts_of_tags(unit, alice.id, [tag.id, second.id])]
         assert phones == ["+393491111111", "+393492222222"]
-        campaign, _ = await contacts.create_campaign(
+        campaign, _ = await campaign_service.create_campaign(
             unit, alice.id, title="Hi", body="Hello", tag_ids=[tag.id, second.id], device_id=phone, slot=0,
             send_at=utcnow() + timedelta(hours=1),
         )
         assert campaign.state == "scheduled" and campaign.contacts == 2
-        assert await contacts.start_due_campaigns(unit) == set()
-        woken = await contacts.start_due_campaigns(unit, now=utcnow() + timedelta(hours=2))
+        assert await campaign_service.start_due_campaigns(unit) == set()
+        woken = await campaign_service.start_due_campaigns(unit, now=utcnow() + timedelta(hours=2))
         assert woken == {phone}
-        started = await contacts.get_campaign(unit, alice.id, campaign.id)
+        started = await campaign_service.get_campaign(unit, alice.id, campaign.id)
         assert started.state == "started" and started.batch_id is not None
         bodies = (await unit.conn.execute(select(messages.c.body).where(messages.c.batch_id == started.batch_id))).all()
         assert len(bodies) == 2
         # Started once only.
-        assert await contacts.start_due_campaigns(unit, now=utcnow() + timedelta(hours=3)) == set()
+        assert await campaign_service.start_due_campaigns(unit, now=utcnow() + timedelta(hours=3)) == set()
 
 
 async def test_no_credit_refuses_addsms_and_a_newsletter_now_and_fails_a_later_one(client, core) -> None:
@@ -160,8 +160,8 @@ async def test_no_credit_refuses_addsms_and_a_newsletter_now_and_fails_a_later_o
         client, "savepaket", token=t, title="Later", device_id=device, body="b", tags=tag, time_to_send="01.01.2099 10:00:00"
     )
     async with core.unit() as unit:
-        woken = await contacts.start_due_campaigns(unit, now=datetime(2099, 1, 2, tzinfo=timezone.utc))
-        failed = await contacts.get_campaign(unit, poor.id, later["paket_id"])
+        woken = await campaign_service.start_due_campaigns(unit, now=datetime(2099, 1, 2, tzinfo=timezone.utc))
+        failed = await campaign_service.get_campaign(unit, poor.id, later["paket_id"])
         assert await unit.conn.scalar(select(func.count()).select_from(campaigns)) == 1
     assert woken == set() and failed.state == "failed" and failed.contacts == 0
     assert await stored_messages(core) == 0

@@ -7,7 +7,9 @@ from datetime import datetime, timezone
 import pytest_asyncio
 from sqlalchemy import update
 
-from postino.core import accounts, devices, inbound, lifecycle, messages
+from postino.core.accounts import accounts
+from postino.core.devices import devices
+from postino.core.messages import inbound, lifecycle, messages
 from postino.db.tables import messages as messages_table
 
 from .conftest import register_phone

@@ -7,7 +7,8 @@ from decimal import Decimal
 
 import httpx
 
-from postino.core import accounts, credentials, history
+from postino.core.accounts import accounts, credentials
+from postino.core.messages import history
 from postino.core.service import Core
 from tests.conftest import make_account
 from tests.sg24.conftest import register_phone
@@ -79,9 +80,10 @@ async def test_price_change_in_this_process_applies_to_the_next_message(
 async def test_concurrent_addsms_written_together_each_id_is_its_own_message(
     core: Core, client: httpx.AsyncClient, monkeypatch
 ) -> None:
-    from postino.core import messages
-    from postino.db.tables import ledger
     from sqlalchemy import func, select
+
+    from postino.core.messages import messages
+    from postino.db.tables import ledger
 
     merged: list[int] = []
     original = messages._accept_many
@@ -122,7 +124,7 @@ async def test_credit_for_only_some_of_the_concurrent_addsms(core: Core, client:
     assert len(refused) == 3 and all(r == {"error": 1, "message": "Not enough sms credit"} for r in refused)
     assert await _count(core, alice.id) == 5
     async with core.reader() as unit:
-        from postino.core import billing
+        from postino.core.accounts import billing
 
         assert (await billing.balance(unit, alice.id, "sms")).amount == Decimal("0")
 

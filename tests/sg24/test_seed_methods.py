@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from postino.core import lifecycle, queue
+from postino.core.messages import lifecycle, queue
 
 from . import seed
 from .conftest import assert_seed_shape, register_phone, stored_messages

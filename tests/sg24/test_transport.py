@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 from datetime import datetime, timezone
-
 from urllib.parse import parse_qsl
 
 import httpx
@@ -12,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from postino.core import queue
+from postino.core.messages import queue
 from postino.db.tables import messages
 from postino.dialects.sg24.params import parse
 

@@ -8,7 +8,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-from postino.core import accounts, devices, lifecycle, messages
+from postino.core.accounts import accounts
+from postino.core.devices import devices
+from postino.core.messages import lifecycle, messages
 from postino.core.service import Core
 from postino.db.tables import outbox, outbox_attempts
 

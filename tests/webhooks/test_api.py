@@ -10,8 +10,10 @@ from sqlalchemy import update
 from typer.testing import CliRunner
 
 from postino.cli import app as cli_app
-from postino.core import credentials, presence, webhooks
+from postino.core.accounts import credentials
 from postino.core.clock import utcnow
+from postino.core.devices import presence
+from postino.core.events import webhooks
 from postino.db.tables import devices
 
 from ..support import wait_for

@@ -12,9 +12,9 @@ import pytest_asyncio
 from sqlalchemy import update
 
 from postino.app import create_app
-from postino.core import outbox as outbox_core
-from postino.core import webhooks
 from postino.core.clock import utcnow
+from postino.core.events import outbox as outbox_core
+from postino.core.events import webhooks
 from postino.core.service import Core
 from postino.db.tables import outbox
 from postino.dispatch.outbox import claim

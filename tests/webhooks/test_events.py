@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from postino.core import contacts, devices, lifecycle, webhooks
+from postino.core.contacts import campaigns, contacts
+from postino.core.devices import devices
+from postino.core.events import webhooks
+from postino.core.messages import lifecycle
 from postino.db.tables import messages, outbox
 
 
@@ -25,7 +28,7 @@ async def test_campaign_finished_is_announced_once_every_message_is_done(core, a
         tag = await contacts.create_tag(unit, alice.id, "clients")
         for phone in ("+393491234567", "+393491234568", "+393491234569"):
             await contacts.add_contact(unit, alice.id, phone=phone, tag_id=tag.id, fullname="x")
-        campaign, _ = await contacts.create_campaign(
+        campaign, _ = await campaigns.create_campaign(
             unit, alice.id, title="Saldi", body="Sconti!", tag_ids=[tag.id], device_id=device.id
         )
     async with core.reader() as unit:
@@ -33,18 +36,18 @@ async def test_campaign_finished_is_announced_once_every_message_is_done(core, a
     assert len(ids) == 3
     async with core.unit() as unit:
         await lifecycle.move(unit, ids[:2], lifecycle.DELIVERED)
-        await contacts.finish_campaigns(unit)
+        await campaigns.finish_campaigns(unit)
     assert await _events(core, alice.id) == []  # one message still queued
     async with core.unit() as unit:
         await lifecycle.move(unit, ids[2:], lifecycle.FAILED, reason="no_service")
-        await contacts.finish_campaigns(unit)
-        await contacts.finish_campaigns(unit)  # a second tick announces nothing more
+        await campaigns.finish_campaigns(unit)
+        await campaigns.finish_campaigns(unit)  # a second tick announces nothing more
     events = await _events(core, alice.id)
     assert [e for e, _ in events] == ["campaign.finished"]
     data = events[0][1]["data"]
     assert data == {"campaign_id": campaign.id, "title": "Saldi", "contacts": 3, "delivered": 2, "failed": 1}
     async with core.reader() as unit:
-        assert (await contacts.get_campaign(unit, alice.id, campaign.id)).state == "finished"
+        assert (await campaigns.get_campaign(unit, alice.id, campaign.id)).state == "finished"
 
 
 async def test_wa_phone_check_done_reaches_account_webhooks(core, client, alice) -> None:  # noqa: ANN001

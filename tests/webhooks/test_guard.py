@@ -16,9 +16,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from postino.app import create_app
-from postino.core import outbox as outbox_core
-from postino.core import webhooks
 from postino.core.errors import InvalidInput
+from postino.core.events import outbox as outbox_core
+from postino.core.events import webhooks
 from postino.core.service import Core
 from postino.dispatch.outbox import BlockedAddress, GuardedTransport
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 
-from postino.core import webhooks
+from postino.core.events import webhooks
 
 from ..support import ServerProcess, wait_for
 from .helpers import all_settled

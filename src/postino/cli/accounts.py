@@ -43,7 +43,7 @@ def accounts_create(
     database_url: Optional[str] = DbUrl,
 ) -> None:
     """Create an account with one credential of each kind (secrets are shown only now)."""
-    from ..core import accounts, billing, credentials
+    from ..core.accounts import accounts, billing, credentials
 
     sms = _decimal(credit, "--credit")
     wa = _decimal(wa_credit, "--wa-credit")
@@ -88,7 +88,7 @@ def accounts_list(
     database_url: Optional[str] = DbUrl,
 ) -> None:
     """List accounts with their balances."""
-    from ..core import accounts, billing
+    from ..core.accounts import accounts, billing
 
     async def work(unit) -> list[dict]:  # noqa: ANN001
         out = []
@@ -131,7 +131,7 @@ def accounts_topup(
     database_url: Optional[str] = DbUrl,
 ) -> None:
     """Add credit to an account (a ledger row)."""
-    from ..core import billing
+    from ..core.accounts import billing
 
     value = _decimal(amount, "--amount")
     expires_at = None

@@ -41,13 +41,13 @@ def fail(message: str) -> None:
 def run_core(settings: Settings, work: Callable[[Any], Awaitable[T]], *, write: bool = True) -> T:
     """Migrate, then run ``work(unit)`` in one transaction; domain errors become a clean exit."""
     from ..core.errors import DomainError
-    from ..core.service import Core
     from ..db.migrate import upgrade
+    from ..wiring import new_core
 
     settings.ensure_dirs()
 
     async def _run() -> T:
-        core = Core(settings)
+        core = new_core(settings)
         try:
             await upgrade(core.db)
             async with (core.unit() if write else core.reader()) as unit:
@@ -68,7 +68,7 @@ def run_for_account(
     data_dir: Optional[Path], database_url: Optional[str], email: str, work: Callable[[Any, int], Awaitable[T]]
 ) -> T:
     """Run ``work(unit, account_id)`` in one transaction of the account ``email``."""
-    from ..core import accounts
+    from ..core.accounts import accounts
 
     async def _work(unit: Any) -> T:
         account = await accounts.find_by_email(unit, email)

@@ -26,7 +26,7 @@ def webhooks_add(
     database_url: Optional[str] = DbUrl,
 ) -> None:
     """Add a webhook to an account (its secret is shown only now)."""
-    from ..core import webhooks
+    from ..core.events import webhooks
 
     async def work(unit, account_id: int) -> dict:  # noqa: ANN001
         hook = await webhooks.create(unit, account_id, url=url, events=events.split(","), secret=secret)
@@ -48,7 +48,7 @@ def webhooks_list(
     database_url: Optional[str] = DbUrl,
 ) -> None:
     """List an account's webhooks."""
-    from ..core import webhooks
+    from ..core.events import webhooks
 
     async def work(unit, account_id: int) -> list[dict]:  # noqa: ANN001
         return [h.public() for h in await webhooks.list_for(unit, account_id)]
@@ -73,7 +73,7 @@ def webhooks_remove(
     database_url: Optional[str] = DbUrl,
 ) -> None:
     """Remove a webhook; its deliveries still pending are canceled."""
-    from ..core import webhooks
+    from ..core.events import webhooks
 
     async def work(unit, account_id: int) -> None:  # noqa: ANN001
         await webhooks.remove(unit, account_id, webhook_id)
@@ -91,7 +91,7 @@ def webhooks_log(
     database_url: Optional[str] = DbUrl,
 ) -> None:
     """The newest outgoing webhooks and callbacks of an account, with every attempt."""
-    from ..core import webhooks
+    from ..core.events import webhooks
 
     async def work(unit, account_id: int) -> list[dict]:  # noqa: ANN001
         return await webhooks.deliveries(unit, account_id, limit=limit)

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from ..db.engine import Database
 from ..settings import Settings
 from .cache import Caches, TTLCache
-from .notify import Notifier
+from .events.notify import Notifier
 
 T = TypeVar("T")
 V = TypeVar("V")
@@ -40,6 +40,27 @@ class Unit:
     @property
     def is_postgres(self) -> bool:
         return self.core.db.is_postgres
+
+
+@dataclass
+class Listeners:
+    """Who hears what core does, filled in by the wiring (``postino.wiring``), never by an import.
+
+    Each list runs in order. The async ones run inside the transaction of the change they
+    hear about, so what they write (outbox rows, refunds) commits or rolls back with it:
+
+    - ``transition(unit, moved)``: messages moved by ``lifecycle.move`` / ``announce``;
+    - ``received(unit, account_id, ids)``: inbound messages stored (born ``received``,
+      they make no move);
+    - ``offline(unit, devices)``: phones first noticed silent;
+    - ``stored(drafts, states)``: outgoing messages written, called once they committed
+      (plain functions: counters, no I/O).
+    """
+
+    transition: list[Callable[..., Awaitable[None]]] = field(default_factory=list)
+    received: list[Callable[..., Awaitable[None]]] = field(default_factory=list)
+    offline: list[Callable[..., Awaitable[None]]] = field(default_factory=list)
+    stored: list[Callable[..., None]] = field(default_factory=list)
 
 
 class _WouldSuspend(Exception):
@@ -76,13 +97,14 @@ def _finish_now(coro: Coroutine[Any, Any, T]) -> T:
 
 
 class Core:
-    """What every entry point shares: settings, the database, the in-process notifier."""
+    """What every entry point shares: settings, the database, the in-process notifier, the listeners."""
 
     def __init__(self, settings: Settings, db: Database | None = None) -> None:
         self.settings = settings
         self.db = db or Database(settings.resolved_database_url(), mmap_bytes=settings.sqlite_mmap_bytes)
         self.notifier = Notifier()
         self.cache = Caches()
+        self.listeners = Listeners()
 
     @asynccontextmanager
     async def unit(self) -> AsyncIterator[Unit]:

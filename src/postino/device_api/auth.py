@@ -13,10 +13,11 @@ from dataclasses import replace
 
 from fastapi import Request
 
-from ..core import accounts, credentials, devices, secrets, user_codes
-from ..core.accounts import Account
+from ..core.accounts import accounts, credentials, secrets, user_codes
+from ..core.accounts.accounts import Account
 from ..core.clock import utcnow
-from ..core.devices import Device
+from ..core.devices import devices
+from ..core.devices.devices import Device
 from ..core.service import Core, Unit
 from .errors import ApiError
 

@@ -16,7 +16,7 @@ import orjson
 from fastapi import Depends, Request
 from fastapi.responses import StreamingResponse
 
-from ..core.devices import Device
+from ..core.devices.devices import Device
 from .auth import core_of, current_device, mark_seen
 from .routes import router
 

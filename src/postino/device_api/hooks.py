@@ -14,7 +14,9 @@ import time
 
 from fastapi import Request, Response
 
-from ..core import device_reports, devices, inbound
+from ..core.devices import devices
+from ..core.devices import reports as device_reports
+from ..core.messages import inbound
 from ..core.service import Core
 from .auth import core_of, mark_seen
 from .errors import ApiError

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..core.devices import Device
+from ..core.devices.devices import Device
 from .parse import iso
 
 HOOK_EVENTS = ("sms:received", "sms:sent", "sms:delivered", "sms:failed")

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from ..core import device_reports, devices, queue, user_codes
-from ..core.devices import Device
+from ..core.accounts import user_codes
+from ..core.devices import devices
+from ..core.devices import reports as device_reports
+from ..core.devices.devices import Device
+from ..core.messages import queue
 from . import render
 from .auth import basic_account, core_of, current_device, device_or_none, registering_account
 from .errors import ApiError, DeviceRoute, json_response

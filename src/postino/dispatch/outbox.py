@@ -33,13 +33,10 @@ import orjson
 from sqlalchemy import delete, func, insert, literal, select, update
 
 from .. import __version__
-from ..core import netguard
-from ..core import webhooks as _webhooks  # noqa: F401 - registers the message event listeners
 from ..core.clock import utcnow
+from ..core.net import guard
 from ..core.service import Core, Unit
 from ..db.tables import outbox, outbox_attempts
-from . import scheduler
-from .workers import register_worker
 
 log = logging.getLogger("postino.outbox")
 
@@ -110,7 +107,7 @@ async def resolve_checked(host: str, port: int, *, allow_private: bool) -> list[
         raise httpcore.ConnectError(f"cannot resolve {host}")
     if not allow_private:
         for address in addresses:
-            if not netguard.is_public(address):
+            if not guard.is_public(address):
                 raise BlockedAddress(f"address {address} of {host} is not public")
     return addresses
 
@@ -360,13 +357,13 @@ async def attempt(client: httpx.AsyncClient, claimed: Claimed, total_timeout: fl
         return int((time.monotonic() - started) * 1000)
 
     try:
-        netguard.check_syntax(claimed.url)
+        guard.check_syntax(claimed.url)
         body, headers = build_request(claimed)
         async with asyncio.timeout(total_timeout):
             async with client.stream("POST", claimed.url, content=body, headers=headers) as response:
                 status = response.status_code
         return Outcome(status, None if 200 <= status < 300 else f"HTTP {status}", took())
-    except (netguard.BlockedURL, BlockedAddress) as exc:
+    except (guard.BlockedURL, BlockedAddress) as exc:
         return Outcome(None, f"blocked: {exc}", took(), permanent=True)
     except TimeoutError:
         return Outcome(None, "timeout", took())
@@ -481,7 +478,3 @@ async def prune(unit: Unit) -> None:
     )
     await unit.conn.execute(delete(outbox).where(outbox.c.id.in_(old)))  # attempts go with them (cascade)
     return None
-
-
-register_worker("outbox", run)
-scheduler.register_job("outbox_prune", prune)

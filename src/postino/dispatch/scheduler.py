@@ -1,17 +1,16 @@
 """The background loop of a worker: the moves that the clock makes.
 
-Each tick runs every registered job in its own transaction: scheduled messages become
-due, expired leases go back to the queue, overdue messages expire. Other parts of
-Postino (campaigns, device presence, the outbox) register their jobs here.
+Each tick runs every job in its own transaction: scheduled messages become due, expired
+leases go back to the queue, overdue messages expire, campaigns start and finish, silent
+phones are noticed. Which jobs run is listed in ``postino.wiring.jobs``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
-from ..core import queue
 from ..core.service import Core, Unit
 
 log = logging.getLogger("postino.scheduler")
@@ -19,21 +18,10 @@ log = logging.getLogger("postino.scheduler")
 Job = Callable[[Unit], Awaitable[set[int] | None]]
 """A job gets a unit of work and may return device ids to wake."""
 
-JOBS: list[tuple[str, Job]] = [
-    ("promote_due", queue.promote_due),
-    ("release_expired_leases", queue.release_expired_leases),
-    ("expire_overdue", queue.expire_overdue),
-]
 
-
-def register_job(name: str, job: Job) -> None:
-    if all(existing != name for existing, _ in JOBS):
-        JOBS.append((name, job))
-
-
-async def tick(core: Core) -> None:
+async def tick(core: Core, jobs: Sequence[tuple[str, Job]]) -> None:
     """Run every job once; one failing job does not stop the others."""
-    for name, job in list(JOBS):
+    for name, job in jobs:
         try:
             async with core.unit() as unit:
                 woken = await job(unit)
@@ -46,10 +34,10 @@ async def tick(core: Core) -> None:
             log.exception("scheduler job %s failed", name)
 
 
-async def run(core: Core, stop: asyncio.Event) -> None:
+async def run(core: Core, stop: asyncio.Event, jobs: Sequence[tuple[str, Job]]) -> None:
     interval = core.settings.scheduler_interval
     while not stop.is_set():
-        await tick(core)
+        await tick(core, jobs)
         try:
             await asyncio.wait_for(stop.wait(), timeout=interval)
         except asyncio.TimeoutError:

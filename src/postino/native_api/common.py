@@ -6,8 +6,8 @@ from typing import Annotated
 
 from fastapi import Header
 
-from ..core import credentials
-from ..core.credentials import Credential
+from ..core.accounts import credentials
+from ..core.accounts.credentials import Credential
 from ..core.errors import AuthError, DomainError, Forbidden, NotFound
 from ..core.service import Core
 from ..http import JSONResponse

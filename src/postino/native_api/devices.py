@@ -10,8 +10,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field, ValidationError
 
-from ..core import devices, presence
-from ..core.devices import Device
+from ..core.devices import devices, presence
+from ..core.devices.devices import Device
 from ..core.errors import DomainError, InvalidInput
 from ..core.service import Core
 from ..http import JSONResponse

@@ -12,8 +12,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from ..core import webhooks
 from ..core.errors import DomainError
+from ..core.events import webhooks
 from ..core.service import Core
 from ..http import JSONResponse
 from .common import AuthHeader, auth, error

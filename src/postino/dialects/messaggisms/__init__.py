@@ -2,14 +2,17 @@
 
 A MessaggiSMS message is a core batch with a 24-hex public id; each valid recipient is
 one core message. The user names a sender, never a phone: core routes to the account's
-phones. Importing the package registers the ``options.callback_url`` listener.
+phones. Its ``options.callback_url`` listener (``callbacks.announce``) is wired by ``postino.wiring``.
 """
 
 from __future__ import annotations
 
-from .callbacks import install as _install_callbacks
+from typing import Any
+
 from .routes import router
 
-_install_callbacks()
+__all__ = ["install", "router"]
 
-__all__ = ["router"]
+
+def install(app: Any) -> None:
+    """Nothing to add around the router: errors are rendered by the routes themselves."""

@@ -14,9 +14,10 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from ...core import batches, billing, messages, quotas
+from ...core.accounts import billing, quotas
 from ...core.errors import Conflict, CreditExpired, InsufficientCredit
-from ...core.segments import count as count_segments
+from ...core.messages import batches, messages
+from ...core.messages.segments import count as count_segments
 from . import parse, render
 from .endpoint import Answer, Context
 from .errors import (

@@ -11,8 +11,8 @@ import binascii
 
 from fastapi import Request
 
-from ...core import accounts, credentials
-from ...core.credentials import Credential
+from ...core.accounts import accounts, credentials
+from ...core.accounts.credentials import Credential
 from ...core.errors import AuthError
 from ...core.service import Unit
 from .errors import FORBIDDEN, UNAUTHORIZED, ApiError

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from ...core import accounts, batches, lifecycle, outbox
-from ...core.lifecycle import Moved
+from ...core.accounts import accounts
+from ...core.events import outbox
+from ...core.messages import batches, lifecycle
+from ...core.messages.lifecycle import Moved
 from ...core.service import Unit
 from . import render
 
@@ -48,8 +50,3 @@ async def announce(unit: Unit, moved: list[Moved]) -> None:
             order_key=f"msms:{batch.public_id}",
         )
 
-
-def install() -> None:
-    """Register the listener once per process."""
-    if announce not in lifecycle._listeners:
-        lifecycle.on_transition(announce)

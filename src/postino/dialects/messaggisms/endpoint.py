@@ -14,9 +14,9 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import Response
 
-from ...core import accounts, billing
-from ...core.accounts import Account
-from ...core.credentials import Credential
+from ...core.accounts import accounts, billing
+from ...core.accounts.accounts import Account
+from ...core.accounts.credentials import Credential
 from ...core.errors import DomainError
 from ...core.service import Core, Unit
 from . import auth

@@ -14,8 +14,8 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 from zoneinfo import ZoneInfo
 
-from ...core import phones
 from ...core.errors import InvalidInput
+from ...core.messages import numbers
 from .errors import INVALID_BODY, INVALID_PARAMETER, MISSING_PARAMETER, ApiError
 
 MAX_RECIPIENTS = 100_000
@@ -93,10 +93,10 @@ def check_number(raw: str) -> str | None:
         return None
     cc, number = match.groups()
     try:
-        e164 = phones.normalise(f"+{cc}{number}")
+        e164 = numbers.normalise(f"+{cc}{number}")
     except InvalidInput:
         return None
-    if not e164.startswith(f"+{cc}") or phones.country_prefix(e164) != f"+{cc}":
+    if not e164.startswith(f"+{cc}") or numbers.country_prefix(e164) != f"+{cc}":
         return None
     return e164
 

@@ -14,10 +14,10 @@ from typing import Any
 import orjson
 from fastapi.responses import Response
 
-from ...core import lifecycle
-from ...core.accounts import Account
-from ...core.batches import Group, sms_price
-from ...core.segments import count as count_segments
+from ...core.accounts.accounts import Account
+from ...core.messages import lifecycle
+from ...core.messages.batches import Group, sms_price
+from ...core.messages.segments import count as count_segments
 from .parse import epoch_ms
 
 KIND = "messaggisms"

@@ -9,8 +9,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from ...core import credentials
-from ...core.credentials import Credential
+from ...core.accounts import credentials
+from ...core.accounts.credentials import Credential
 from ...core.errors import InvalidInput, NotFound
 from . import parse
 from .endpoint import Answer, Context

@@ -1,7 +1,8 @@
 """The NusaSMS dialect: the JSON API (``/nusasms_api/1.0/``) and the v3 SMS API.
 
 ``install(app)`` adds what the routers need around them: the envelope and 422 renderers,
-the push-report format, and (only with ``--sandbox`` or ``--demo``) the test account.
+the push-report format, and (only with ``--sandbox`` or ``--demo``) the test account,
+whose messages the ``nusasms_sandbox`` job of ``postino.wiring`` moves along.
 """
 
 from __future__ import annotations
@@ -9,10 +10,9 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from ...core import refunds as _refunds  # noqa: F401  (registers the WhatsApp refund listener)
-from ...core import reports, sandbox
+from ...core.accounts import sandbox
+from ...core.messages import reports
 from ...core.service import Core
-from ...dispatch import scheduler
 from . import json_api, push, sms
 from .render import Invalid, NusaError, error_response
 
@@ -39,7 +39,6 @@ def install(app: FastAPI) -> None:
             await sandbox.ensure(core)
 
         app.state.startup_hooks.append(_sandbox)
-        scheduler.register_job("nusasms_sandbox", sandbox.simulate)
 
 
 __all__ = ["router", "install"]

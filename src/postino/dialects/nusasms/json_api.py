@@ -11,16 +11,19 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
-from ...core import accounts, billing, credentials, fetch, lifecycle, media, messages, outbox, phones, references, webhooks
-from ...core import whatsapp
-from ...core.accounts import Account
+from ...core.accounts import accounts, billing, credentials
+from ...core.accounts.accounts import Account
+from ...core.accounts.credentials import Credential
+from ...core.accounts.ratelimit import limiter_for
 from ...core.clock import utcnow
-from ...core.credentials import Credential
 from ...core.errors import AuthError, CreditExpired, InsufficientCredit, InvalidInput, NoRoute
-from ...core.ratelimit import limiter_for
+from ...core.events import outbox, webhooks
+from ...core.messages import lifecycle, messages, numbers, references
+from ...core.net import fetch, media
+from ...core.routing import whatsapp
 from . import schemas
 from .bodies import json_api_body
-from .render import WA_STATUS, NusaError, envelope, invalid, number, date, timestamp
+from .render import WA_STATUS, NusaError, date, envelope, invalid, number, timestamp
 
 router = APIRouter(prefix="/nusasms_api/1.0", tags=["NusaSMS JSON API"])
 
@@ -92,13 +95,13 @@ def _destination(account: Account, params: schemas._Send) -> str:
     if params.is_group:
         return params.destination
     try:
-        return phones.normalise(params.destination, account.country)
+        return numbers.normalise(params.destination, account.country)
     except InvalidInput:
         raise invalid("destination", "Invalid destination format") from None
 
 
 def _shown(recipient: str) -> str:
-    return phones.digits(recipient) if recipient.startswith("+") else recipient
+    return numbers.digits(recipient) if recipient.startswith("+") else recipient
 
 
 async def _send(

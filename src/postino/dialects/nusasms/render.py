@@ -10,7 +10,7 @@ from xml.sax.saxutils import escape
 
 from fastapi.responses import JSONResponse, Response
 
-from ...core import lifecycle
+from ...core.messages import lifecycle
 
 # canonical state -> WhatsApp status letter (lifecycle.md)
 WA_STATUS = {

@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
-from ...core import netguard
+from ...core.net import guard
 from .render import Invalid
 
 PHONE = re.compile(r"\+?\d{8,15}")
@@ -35,8 +35,8 @@ def _check_url(value: str | None, field: str) -> str | None:
     if value is None:
         return None
     try:
-        netguard.check_syntax(value)
-    except netguard.BlockedURL:
+        guard.check_syntax(value)
+    except guard.BlockedURL:
         raise PydanticCustomError("url_parsing", f"Invalid {field}, an http(s) URL is expected") from None
     return value
 

@@ -16,10 +16,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DBAPIError
 
-from ...core import accounts, billing, contacts, messages, netguard, phones, policy, references
-from ...core.accounts import Account
+from ...core.accounts import accounts, billing
+from ...core.accounts.accounts import Account
 from ...core.clock import utcnow
+from ...core.contacts import contacts
 from ...core.errors import AuthError, CreditExpired, DomainError, InsufficientCredit, InvalidInput, NoRoute
+from ...core.messages import messages, numbers, policy, references
+from ...core.net import guard
 from .bodies import Malformed, v3_params
 from .render import DR_STATUS, plain_decimal, v3, xml
 
@@ -126,8 +129,8 @@ def _push_url(params: dict[str, str], account: Account) -> str | None:
     url = params.get("pushurl", "").strip()
     if url:
         try:
-            netguard.check_syntax(url)
-        except netguard.BlockedURL:
+            guard.check_syntax(url)
+        except guard.BlockedURL:
             raise Refusal(INVALID_DELIVERY_REPORT_PUSH_URL) from None
         return url
     return account.settings.get("push_url") or None
@@ -189,7 +192,7 @@ def _parse_destination(raw: str, account: Account) -> tuple[str | None, str]:
     if not cleaned.lstrip("+").isdigit():
         return None, INVALID_DESTINATION_SYNTAX
     try:
-        return phones.normalise(cleaned, account.country), OK
+        return numbers.normalise(cleaned, account.country), OK
     except InvalidInput:
         return None, INVALID_DESTINATION_ADDRESS
 
@@ -234,7 +237,7 @@ async def _plain(request: Request, params: dict[str, str], raw_numbers: list[str
         seen: set[str] = set()
         for raw in raw_numbers:
             e164, status = _parse_destination(raw, account)
-            result = {"status": status, "messageid": "", "destination": phones.digits(e164) if e164 else raw}
+            result = {"status": status, "messageid": "", "destination": numbers.digits(e164) if e164 else raw}
             results.append(result)
             if e164 is None:
                 continue
@@ -364,7 +367,7 @@ async def command(request: Request) -> Response:
             row = await references.find(unit, account.id, ref)
         if row is None or row.direction != "out":
             raise Refusal(SEND_ERROR)
-        shown = phones.digits(row.recipient) if row.recipient.startswith("+") else row.recipient
+        shown = numbers.digits(row.recipient) if row.recipient.startswith("+") else row.recipient
         result = {"status": OK, "messageid": row.customer_id or str(row.id), "destination": shown,
                   "dr_status": DR_STATUS.get(row.state, "FAILED")}  # fmt: skip
         return v3([result], output)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...core import contacts as _contacts  # noqa: F401  (registers the campaign scheduler job)
 from . import hot
 from .routes import router
 

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ...core import devices as devices_mod
-from ...core import phones
-from ...core.accounts import Account
-from ...core.devices import SLOT_CHANNELS, Device
+from ...core.accounts.accounts import Account
+from ...core.devices import devices as devices_mod
+from ...core.devices.devices import SLOT_CHANNELS, Device
 from ...core.errors import InvalidInput, NotFound
-from ...core.messages import MAX_BODY, Draft
+from ...core.messages import numbers
+from ...core.messages.messages import MAX_BODY, Draft
 from ...core.service import Core, Unit
 from . import dates
 from .errors import Sg24Error
@@ -85,7 +85,7 @@ class Orders:
         e164 = self._numbers.get(part)
         if e164 is None:
             try:
-                e164 = phones.normalise(number_text(part), self.account.country)
+                e164 = numbers.normalise(number_text(part), self.account.country)
             except InvalidInput:
                 raise Sg24Error(f"Wrong phone number {shown_number(part)}") from None
             self._numbers[part] = e164

@@ -7,8 +7,8 @@ from datetime import datetime, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ...core.devices import Device
-from ...core.history import StateMatch
+from ...core.devices.devices import Device
+from ...core.messages.history import StateMatch
 
 UTC = ZoneInfo("UTC")
 

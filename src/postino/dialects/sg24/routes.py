@@ -18,12 +18,15 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.datastructures import UploadFile
 
-from ...core import accounts, credentials, history, media, messages
-from ...core import contacts as contacts_mod
-from ...core import devices as devices_mod
-from ...core.accounts import Account
+from ...core.accounts import accounts, credentials
+from ...core.accounts.accounts import Account
 from ...core.clock import utcnow
+from ...core.contacts import campaigns
+from ...core.contacts import contacts as contacts_mod
+from ...core.devices import devices as devices_mod
 from ...core.errors import AuthError, DomainError, NotFound
+from ...core.messages import history, messages
+from ...core.net import media
 from ...core.service import Core, Unit
 from . import dates, docs, render
 from .errors import LOGIN_WRONG, SAVED, TOKEN_WRONG, UNKNOWN_METHOD, Sg24Error
@@ -394,7 +397,7 @@ async def savepaket(core: Core, p: Params) -> dict[str, Any]:
                 send_at = dates.parse(when, account.zone, paket=True).at
             except ValueError:
                 raise Sg24Error("Wrong time_to_send format") from None
-        campaign, _woken = await contacts_mod.create_campaign(
+        campaign, _woken = await campaigns.create_campaign(
             unit,
             account.id,
             title=title,

@@ -1,0 +1,41 @@
+"""Where a message goes when the API user named no phone.
+
+Default route: the account's devices that have a slot for the channel, online ones
+first, the least-queued first. A device that is offline still takes messages when no
+online one can (they wait for it); no device with that channel at all is ``NoRoute``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..devices import devices as devices_mod
+from ..errors import NoRoute
+from ..service import Unit
+
+
+@dataclass(frozen=True)
+class Target:
+    device_id: int
+    slot: int
+
+
+async def plan(unit: Unit, account_id: int, channel: str, count: int) -> list[Target]:
+    """``count`` targets for messages of ``channel``, spread least-queued first."""
+    candidates: list[tuple[devices_mod.Device, int]] = []
+    for device in await devices_mod.list_for(unit, account_id):
+        slots = [s for s, ch in sorted(device.slots().items()) if ch == channel]
+        if slots:
+            candidates.append((device, slots[0]))
+    if not candidates:
+        raise NoRoute(f"No device or connector can send {channel} for this account")
+    offline_after = unit.settings.offline_after_seconds
+    online = [c for c in candidates if c[0].online(offline_after)]
+    pool = online or candidates
+    load = await devices_mod.queued_counts(unit, [d.id for d, _ in pool])
+    targets: list[Target] = []
+    for _ in range(count):
+        device, slot = min(pool, key=lambda c: (load[c[0].id], c[0].id))
+        load[device.id] += 1
+        targets.append(Target(device.id, slot))
+    return targets

@@ -1,0 +1,47 @@
+"""What runs is written in one place: ``postino.wiring``; nothing registers itself on import."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from postino import wiring
+from postino.app import create_app
+from postino.core.service import Core
+from postino.settings import Settings
+
+
+def test_the_scheduler_runs_the_listed_jobs(tmp_path) -> None:  # noqa: ANN001
+    plain = Settings(data_dir=tmp_path)
+    assert [name for name, _ in wiring.jobs(plain)] == [
+        "promote_due",
+        "release_expired_leases",
+        "expire_overdue",
+        "notice_offline_devices",
+        "start_due_campaigns",
+        "finish_campaigns",
+        "outbox_prune",
+    ]
+    sandboxed = Settings(data_dir=tmp_path, sandbox=True)
+    assert [name for name, _ in wiring.jobs(sandboxed)][-1] == "nusasms_sandbox"
+    assert [name for name, _ in wiring.workers(plain)] == ["outbox"]
+
+
+def test_a_bare_core_has_no_listeners_until_the_app_wires_it(tmp_path) -> None:  # noqa: ANN001
+    settings = Settings(data_dir=tmp_path)
+    core = Core(settings)
+    assert core.listeners.transition == [] and core.listeners.received == [] and core.listeners.stored == []
+    create_app(settings, core)
+    create_app(settings, core)  # wiring twice does not run a listener twice
+    names = [fn.__qualname__ for fn in core.listeners.transition]
+    assert names == ["announce_moves", "push_reports", "refund_failed", "announce", "count_moves"]
+    assert [fn.__name__ for fn in core.listeners.received] == ["announce_received"]
+    assert [fn.__name__ for fn in core.listeners.offline] == ["announce_offline"]
+    assert [fn.__name__ for fn in core.listeners.stored] == ["count_stored"]
+
+
+def test_a_part_that_fails_to_import_fails_the_start() -> None:
+    code = "import sys; sys.modules['postino.native_api'] = None; import postino.app"
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 1
+    assert "ModuleNotFoundError: import of postino.native_api halted" in run.stderr
