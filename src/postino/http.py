@@ -1,11 +1,16 @@
-"""HTTP helpers every dialect shares: a fast JSON response and tolerant body parsing."""
+"""HTTP helpers every dialect shares: a fast JSON response, integer bounds, error formats."""
 
 from __future__ import annotations
 
+import logging
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
 from starlette.responses import JSONResponse as _StarletteJSON
+from starlette.responses import Response
 
 
 class JSONResponse(_StarletteJSON):
@@ -21,3 +26,55 @@ def _default(value: Any) -> Any:
     if isinstance(value, Decimal):
         return str(value)
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
+
+
+def fits_int64(value: int) -> bool:
+    """Whether ``value`` can be a database id or count: anything wider never names a row."""
+    return INT64_MIN <= value <= INT64_MAX
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A request no handler answered: no route, a wrong method, invalid input, or a crash."""
+
+    status: int
+    message: str
+    field: str | None = None
+    errors: list[dict[str, Any]] | None = None
+    """FastAPI's validation errors, for the API whose documented format is that list (NusaSMS)."""
+    request_id: str | None = None
+    query: dict[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class ErrorFormat:
+    """How one API words a ``Problem``: its path prefixes and its renderer.
+
+    Each dialect and API module exposes one as ``ERRORS``; ``create_app`` answers every
+    request under a prefix that meets no handler (or whose handler crashed) with it, so
+    a client only ever reads its provider's own error shape.
+    """
+
+    prefixes: tuple[str, ...]
+    render: Callable[[Problem], Response]
+
+    def serves(self, path: str) -> bool:
+        return any(path == p or path.startswith(p.rstrip("/") + "/") for p in self.prefixes)
+
+
+_crash_log = logging.getLogger("postino.http")
+
+
+def crash(method: str, path: str, exc: BaseException) -> Problem:
+    """Log an exception no handler expected under a fresh request id, and the ``Problem`` to answer.
+
+    The id is in the log line and in the answer (message and ``X-Request-Id``), so an
+    operator finds the traceback a client reports.
+    """
+    request_id = secrets.token_hex(8)
+    _crash_log.error("request %s: %s %s failed", request_id, method, path, exc_info=exc)
+    return Problem(500, f"Internal server error (request id {request_id})", request_id=request_id)

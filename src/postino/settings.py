@@ -7,10 +7,34 @@ tests can run several differently configured apps in one interpreter.
 
 from __future__ import annotations
 
+import ipaddress
+import json
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+def parse_networks(value: Any) -> list[str]:
+    """CIDRs (``10.0.0.0/8``) or single addresses: a list, a JSON list or a comma-separated string."""
+    if value is None:
+        return []
+    if isinstance(value, str) and value.strip().startswith("["):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise ValueError("allowed_private_networks: not a JSON list") from None
+    items = value.replace(",", " ").split() if isinstance(value, str) else [str(v).strip() for v in value]
+    networks = []
+    for item in items:
+        if not item:
+            continue
+        try:
+            networks.append(str(ipaddress.ip_network(item, strict=False)))
+        except ValueError:
+            raise ValueError(f"{item!r} is not a network: write a CIDR such as 10.0.0.0/8 or an address") from None
+    return networks
 
 
 class Settings(BaseSettings):
@@ -25,14 +49,19 @@ class Settings(BaseSettings):
     public_url: str = ""
     """The base URL phones and media links use; derived from host/port when empty."""
     secret_key: str = ""
-    """Signs what the server hands out (webhook receiver URLs); generated into the data dir when empty."""
+    """The server key: stored webhook secrets and phone signing keys are encrypted with it
+    (``core.accounts.sealed``; change it with ``postino secrets rotate-key``). Generated into
+    the data dir when empty."""
     lease_seconds: int = 300
     """How long a phone or connector may hold a message without confirming it."""
     offline_after_seconds: int = 120
     """A device silent this long is shown offline."""
     scheduler_interval: float = 1.0
     allow_private_urls: bool = False
-    """Allow outgoing HTTP (callbacks, media_url) to loopback/private addresses."""
+    """Allow outgoing HTTP (callbacks, media_url) to loopback/private addresses (never link-local or metadata)."""
+    allowed_private_networks: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    """Networks outgoing HTTP may reach although not public, link-local and metadata ones
+    included (comma-separated CIDRs in the environment); works without allow_private_urls."""
     webhook_backoff_base: float = 10.0
     """Seconds before the first retry of a webhook/callback; doubles per attempt (jittered), at most an hour."""
     webhook_timeout: float = 10.0
@@ -52,6 +81,13 @@ class Settings(BaseSettings):
     redis_url: str = ""
     """``redis://host:6379/0``: rate-limit counts shared by every process that names it."""
     log_level: str = "info"
+    fail_paths: list[str] = []
+    """For tests only: requests to these exact paths raise inside the app (how a crash is answered)."""
+
+    @field_validator("allowed_private_networks", mode="before")
+    @classmethod
+    def _networks(cls, value: Any) -> list[str]:
+        return parse_networks(value)
 
     def resolved_database_url(self) -> str:
         """The database URL to use: explicit, or SQLite inside the data dir."""

@@ -17,8 +17,9 @@ from .core.devices import presence
 from .core.events import webhooks
 from .core.messages import queue, reports
 from .core.service import Core
-from .dialects import messaggisms, nusasms, sg24
+from .dialects import messaggisms, nusasms, sg24, smsgate
 from .dialects.messaggisms import callbacks as messaggisms_callbacks
+from .dialects.smsgate import callbacks as smsgate_callbacks
 from .dispatch import outbox
 from .dispatch.scheduler import Job
 from .dispatch.workers import Worker
@@ -27,7 +28,7 @@ from .settings import Settings
 APIS: tuple[ModuleType, ...] = (device_api, native_api)
 """Postino's own HTTP APIs; each module has a ``router``."""
 
-DIALECTS: tuple[ModuleType, ...] = (sg24, messaggisms, nusasms)
+DIALECTS: tuple[ModuleType, ...] = (sg24, messaggisms, nusasms, smsgate)
 """The provider APIs; each module has a ``router`` and ``install(app)``. A new dialect is one line here."""
 
 
@@ -38,9 +39,10 @@ def install_listeners(core: Core) -> Core:
         reports.push_reports,  # push reports a message asked for (NusaSMS)
         refunds.refund_failed,  # charges returned when a message fails (NusaSMS WhatsApp)
         messaggisms_callbacks.announce,  # MessaggiSMS options.callback_url
+        smsgate_callbacks.announce,  # SMS Gate sms:* webhooks, in the phone app's envelope
         metrics.count_moves,
     ]
-    core.listeners.received[:] = [webhooks.announce_received]
+    core.listeners.received[:] = [webhooks.announce_received, smsgate_callbacks.announce_received]
     core.listeners.offline[:] = [webhooks.announce_offline]
     core.listeners.stored[:] = [metrics.count_stored]
     return core

@@ -68,9 +68,10 @@ async def test_bad_recipients_are_listed_not_sent(client, core, alice, phone, h)
 
 @pytest.mark.parametrize(
     ("sender", "ok"),
-    [("alberto", True), ("abc", True), ("Shop 24", True), ("abcdefghijk", True), ("ab", False),
+    [("alberto", True), ("abc", True), ("Shop24", True), ("abcdefghijk", True), ("ab", False),
      ("abcdefghijkl", False), ("3939989741", True), ("+39399897411234", True), ("123456789012345", False),
-     ("12", False), ("al!berto", False), (123, False)],
+     ("12", False), ("al!berto", False), ("Shop 24", False), ("ab cd", False), ("al-berto", False),
+     (393491234567, True), (12, False), (True, False), (1.5, False), (["abc"], False)],
 )
 async def test_sender_rule(client, alice, phone, h, sender, ok: bool) -> None:  # noqa: ANN001
     r = await post(client, h, sender=sender)

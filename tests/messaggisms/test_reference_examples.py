@@ -193,6 +193,19 @@ async def test_delete_after_sending_is_refused(client, core, alice, phone, h) ->
     assert r.json() == {**example("/messages/{id}", "delete", "422"), "credit": "99.955"}
 
 
+async def test_delete_after_a_phone_took_it_is_refused(client, core, alice, phone, h) -> None:
+    r = await client.post("/messages/", json={"sender": "alberto", "body": "x", "recipients": "+39-3491234567"}, headers=h)
+    mid = r.json()["data"][0]["id"]
+    from postino.core.messages import queue
+
+    async with core.unit() as unit:  # what the phone's GET /message does: the message is handed to it
+        assert len(await queue.claim_for_device(unit, phone.id, limit=10)) == 1
+    r = await client.delete(f"/messages/{mid}/", headers=h)
+    assert r.status_code == 422
+    assert r.json() == {**example("/messages/{id}", "delete", "422"), "credit": "99.955"}
+    assert (await client.get(f"/messages/{mid}/", headers=h)).json()["data"][0]["state"] != 3
+
+
 async def test_recipients_example(client, core, alice, phone, h) -> None:
     r = await client.post("/messages/", json={"sender": "alberto", "body": "test summary2", "recipients": ["+39-3495155018"]},
                           headers=h)

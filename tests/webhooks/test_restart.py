@@ -27,7 +27,8 @@ async def test_pending_deliveries_survive_a_killed_server(tmp_path, database_url
     receiver.control({"always": 500})
     async with core.unit() as unit:
         await webhooks.create(unit, alice.id, url=receiver.url + "/k", events=["campaign.finished"])
-    server = ServerProcess(tmp_path / "server", database_url, env=ENV)
+    env = {**ENV, "POSTINO_SECRET_KEY": core.settings.resolved_secret_key()}  # the key the secret is sealed with
+    server = ServerProcess(tmp_path / "server", database_url, env=env)
     await asyncio.to_thread(server.start)
     try:
         await _emit(core, alice.id, range(0, 3))
@@ -37,7 +38,7 @@ async def test_pending_deliveries_survive_a_killed_server(tmp_path, database_url
         assert (await all_settled(core, 5, "pending")) is not None
 
         receiver.control({})
-        server = ServerProcess(tmp_path / "server", database_url, env=ENV)
+        server = ServerProcess(tmp_path / "server", database_url, env=env)
         await asyncio.to_thread(server.start)
         await wait_for(lambda: all_settled(core, 5), timeout=30, message="all delivered after restart")
     finally:

@@ -40,6 +40,7 @@ def fail(message: str) -> None:
 
 def run_core(settings: Settings, work: Callable[[Any], Awaitable[T]], *, write: bool = True) -> T:
     """Migrate, then run ``work(unit)`` in one transaction; domain errors become a clean exit."""
+    from ..core.accounts import sealed
     from ..core.errors import DomainError
     from ..db.migrate import upgrade
     from ..wiring import new_core
@@ -49,7 +50,7 @@ def run_core(settings: Settings, work: Callable[[Any], Awaitable[T]], *, write: 
     async def _run() -> T:
         core = new_core(settings)
         try:
-            await upgrade(core.db)
+            await upgrade(core.db, sealer=sealed.for_settings(settings))
             async with (core.unit() if write else core.reader()) as unit:
                 return await work(unit)
         finally:

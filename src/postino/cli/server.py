@@ -7,6 +7,7 @@ from typing import Optional
 
 import typer
 
+from ..settings import parse_networks
 from .common import DataDir, DbUrl, console, fail, make_settings, run_core
 
 
@@ -22,7 +23,12 @@ def serve(
     role: Optional[str] = typer.Option(None, help="all (default), api (HTTP only) or worker (background jobs only)."),
     lease_seconds: Optional[int] = typer.Option(None, "--lease-seconds", help="Lease of a handed-out message."),
     allow_private_urls: Optional[bool] = typer.Option(
-        None, "--allow-private-urls/--no-allow-private-urls", help="Allow callbacks/media to private addresses."
+        None, "--allow-private-urls/--no-allow-private-urls",
+        help="Allow callbacks/media to loopback and private addresses (not link-local or metadata).",
+    ),
+    allowed_private_networks: Optional[str] = typer.Option(
+        None, "--allowed-private-networks",
+        help="Comma-separated CIDRs callbacks/media may reach although not public (metadata ones too).",
     ),
     public_url: Optional[str] = typer.Option(None, "--public-url", help="Base URL phones and media links use."),
 ) -> None:
@@ -35,6 +41,12 @@ def serve(
         fail("--role must be all, api or worker")
     if (tls_cert is None) != (tls_key is None):
         fail("--tls-cert and --tls-key go together")
+    networks = None
+    if allowed_private_networks is not None:
+        try:
+            networks = parse_networks(allowed_private_networks)
+        except ValueError as exc:
+            fail(f"--allowed-private-networks: {exc}")
     settings = make_settings(
         data_dir,
         database_url,
@@ -47,6 +59,7 @@ def serve(
         role=role,
         lease_seconds=lease_seconds,
         allow_private_urls=allow_private_urls,
+        allowed_private_networks=networks,
         public_url=public_url,
     )
     application = build_app(settings)

@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..db.engine import Database
@@ -120,6 +120,15 @@ class Core:
         """A read-only unit (no BEGIN IMMEDIATE lock on SQLite)."""
         async with self.db.read() as conn:
             yield Unit(conn=conn, core=self)
+
+    async def database_error(self) -> str | None:
+        """None when the database answers a query, else the name of the error it raised (health checks)."""
+        try:
+            async with self.reader() as unit:
+                await unit.conn.execute(text("SELECT 1"))
+        except Exception as exc:  # noqa: BLE001 - any failure is the answer
+            return type(exc).__name__
+        return None
 
     async def read_cached(self, cache: TTLCache[V], key: Hashable, read: Callable[[Unit], Awaitable[V | None]]) -> V | None:
         """``cache``'s entry for ``key``, else ``read(unit)`` in a read-only unit, shared by

@@ -108,7 +108,7 @@ devices = Table(
     Column("delay_between_sms", Integer, nullable=False, default=0),
     Column("delay_between_request", Integer, nullable=False, default=0),
     Column("settings", JSON, nullable=False, default=dict),
-    Column("webhook_key", String(64), nullable=False, default=""),
+    Column("webhook_key", String(128), nullable=False, default=""),  # the phone's HMAC key, sealed (accounts.sealed)
     Column("created_at", UTCDateTime, nullable=False),
     Column("last_seen", UTCDateTime, nullable=True),
     Column("offline_notified", Boolean, nullable=False, default=False),
@@ -282,10 +282,11 @@ outbox = Table(
     Column("url", String(2000), nullable=False),
     Column("payload", JSON, nullable=False),
     Column("form_field", String(100), nullable=True),  # send as form field <name>=<json> instead of a JSON body
-    Column("secret", String(200), nullable=True),  # HMAC key; None = unsigned
+    Column("secret", String(1200), nullable=True),  # HMAC key, sealed (core.accounts.sealed); None = unsigned
     Column("order_key", String(64), nullable=True),  # deliveries with one key go out in id order
     Column("message_id", BigInteger, nullable=True),
     Column("webhook_id", BigInteger, nullable=True),
+    Column("signature", String(16), nullable=True),  # None: X-Postino-Signature; "app": X-Signature as the phone app signs
     Column("state", String(16), nullable=False, default="pending"),  # pending | delivered | failed
     Column("attempts", Integer, nullable=False, default=0),
     Column("next_attempt_at", UTCDateTime, nullable=False),
@@ -303,9 +304,22 @@ webhooks = Table(
     Column("account_id", ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
     Column("url", String(2000), nullable=False),
     Column("events", JSON, nullable=False, default=list),
-    Column("secret", String(200), nullable=False),  # the HMAC key: kept readable, it signs every POST
+    Column("secret", String(1200), nullable=False),  # the HMAC key, sealed: it signs every POST, so it is not hashed
     Column("created_at", UTCDateTime, nullable=False),
     Index("ix_webhooks_account", "account_id"),
+)
+
+app_webhooks = Table(
+    "app_webhooks",  # webhooks in the phone app's format: one event each, an optional device
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("account_id", ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("ext_id", String(64), nullable=False),  # the id the API user gave or was given
+    Column("device_id", ForeignKey("devices.id", ondelete="CASCADE"), nullable=True),
+    Column("url", String(2000), nullable=False),
+    Column("event", String(32), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("account_id", "ext_id"),
 )
 
 outbox_attempts = Table(

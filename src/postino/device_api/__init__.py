@@ -5,7 +5,11 @@ Mounted by ``create_app`` under ``/api/mobile/v1`` (listed in ``postino.wiring.A
 
 from __future__ import annotations
 
+from ..http import ErrorFormat
 from . import events, hooks  # noqa: F401 - their routes join the router
+from .errors import problem
 from .routes import router
 
-__all__ = ["router"]
+__all__ = ["ERRORS", "router"]
+
+ERRORS = (ErrorFormat(("/api/mobile",), problem),)

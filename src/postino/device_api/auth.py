@@ -38,7 +38,7 @@ def authorization(request: Request) -> tuple[str, str]:
 def basic_credentials(value: str) -> tuple[str, str]:
     try:
         decoded = base64.b64decode(value, validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError) as exc:
+    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:  # ValueError: characters that are no ASCII
         raise ApiError(401, "Malformed Basic credentials") from exc
     login, sep, password = decoded.partition(":")
     if not sep:

@@ -14,6 +14,7 @@ from fastapi import Request, Response
 from fastapi.routing import APIRoute
 
 from ..core.errors import AuthError, Conflict, DomainError, Forbidden, NotFound, RateLimited
+from ..http import Problem
 
 
 class ApiError(Exception):
@@ -41,6 +42,12 @@ def json_response(data: Any, status: int = 200) -> Response:
 
 def error_response(status: int, message: str) -> Response:
     return json_response({"message": message}, status)
+
+
+def problem(p: Problem) -> Response:
+    """What no route answered, in the app's ``{"message"}`` shape (invalid input is a 400 to the app)."""
+    message = f"{p.field}: {p.message}" if p.field else p.message
+    return error_response(400 if p.status == 422 else p.status, message)
 
 
 class DeviceRoute(APIRoute):

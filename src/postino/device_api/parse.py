@@ -55,7 +55,10 @@ def parse_time(value: Any) -> datetime | None:
             return None
         if parsed.tzinfo is None:
             parsed = parsed.replace(tzinfo=timezone.utc)
-        return parsed.astimezone(timezone.utc)
+        try:
+            return parsed.astimezone(timezone.utc)
+        except OverflowError:  # 9999-12-31T23:59-14:00 is in the year 10000 in UTC
+            return None
     return None
 
 

@@ -151,7 +151,7 @@ def _reports(data: object) -> list[device_reports.Report]:
         if isinstance(raw_id, bool) or not isinstance(raw_id, (str, int)) or raw_id == "":
             raise ApiError(400, f"[{index}].id is required and must be a string")
         state = item.get("state")
-        if state not in device_reports.PHONE_STATES:
+        if not isinstance(state, str) or state not in device_reports.PHONE_STATES:
             raise ApiError(400, f"[{index}].state must be one of {', '.join(device_reports.PHONE_STATES)}")
         recipients = item.get("recipients") or []
         if not isinstance(recipients, list) or not all(isinstance(r, dict) for r in recipients):

@@ -21,7 +21,7 @@ import socket
 import ssl
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -33,7 +33,9 @@ import orjson
 from sqlalchemy import delete, func, insert, literal, select, update
 
 from .. import __version__
+from ..core.accounts.sealed import Unreadable
 from ..core.clock import utcnow
+from ..core.events.outbox import open_secret, report_unreadable
 from ..core.net import guard
 from ..core.service import Core, Unit
 from ..db.tables import outbox, outbox_attempts
@@ -78,7 +80,11 @@ def build_request(claimed: "Claimed", now: float | None = None) -> tuple[bytes, 
         "X-Postino-Attempt": str(claimed.attempt),
         "X-Postino-Timestamp": timestamp,
     }
-    if claimed.secret:
+    if claimed.secret and claimed.signature == "app":
+        # The phone app's own scheme, so receivers written for its webhooks verify unchanged.
+        headers["X-Signature"] = hmac.new(claimed.secret.encode("utf-8"), body + timestamp.encode("ascii"), hashlib.sha256).hexdigest()
+        headers["X-Timestamp"] = timestamp
+    elif claimed.secret:
         headers["X-Postino-Signature"] = sign(claimed.secret, timestamp, body)
     return body, headers
 
@@ -96,19 +102,21 @@ class BlockedAddress(Exception):
     """The host resolved to an address outgoing calls may not reach: never retried."""
 
 
-async def resolve_checked(host: str, port: int, *, allow_private: bool) -> list[str]:
-    """Every address of ``host``; all of them must be public unless private ones are allowed."""
+async def resolve_checked(
+    host: str, port: int, *, allow_private: bool = False, policy: guard.Policy | None = None
+) -> list[str]:
+    """Every address of ``host``; each must be one the guard allows (``guard.refusal``)."""
+    policy = policy if policy is not None else guard.Policy(allow_private=allow_private)
     try:
-        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        addresses = list(await guard.resolve(host, port))
+        if addresses:
+            guard.ensure_allowed(host, addresses, policy)
     except socket.gaierror as exc:
         raise httpcore.ConnectError(f"cannot resolve {host}") from exc
-    addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
+    except guard.BlockedURL as exc:
+        raise BlockedAddress(exc.message) from exc
     if not addresses:
         raise httpcore.ConnectError(f"cannot resolve {host}")
-    if not allow_private:
-        for address in addresses:
-            if not guard.is_public(address):
-                raise BlockedAddress(f"address {address} of {host} is not public")
     return addresses
 
 
@@ -121,8 +129,8 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
     still verified against the name, not the address.
     """
 
-    def __init__(self, *, allow_private: bool) -> None:
-        self.allow_private = allow_private
+    def __init__(self, *, allow_private: bool = False, policy: guard.Policy | None = None) -> None:
+        self.policy = policy if policy is not None else guard.Policy(allow_private=allow_private)
         self._inner = httpcore.AnyIOBackend()
 
     async def connect_tcp(
@@ -133,7 +141,7 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         local_address: str | None = None,
         socket_options: Any = None,
     ) -> httpcore.AsyncNetworkStream:
-        addresses = await resolve_checked(host, port, allow_private=self.allow_private)
+        addresses = await resolve_checked(host, port, policy=self.policy)
         error: Exception | None = None
         for address in addresses:
             try:
@@ -156,7 +164,12 @@ class GuardedTransport(httpx.AsyncHTTPTransport):
     """httpx's transport with the guarded network backend underneath; no proxies from the environment."""
 
     def __init__(
-        self, *, allow_private: bool, max_connections: int = MAX_IN_FLIGHT, ssl_context: ssl.SSLContext | None = None
+        self,
+        *,
+        allow_private: bool = False,
+        policy: guard.Policy | None = None,
+        max_connections: int = MAX_IN_FLIGHT,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         super().__init__(trust_env=False)
         self._pool = httpcore.AsyncConnectionPool(
@@ -165,14 +178,14 @@ class GuardedTransport(httpx.AsyncHTTPTransport):
             max_keepalive_connections=max_connections // 4 or 1,
             keepalive_expiry=30.0,
             retries=0,
-            network_backend=GuardedBackend(allow_private=allow_private),
+            network_backend=GuardedBackend(allow_private=allow_private, policy=policy),
         )
 
 
 def make_client(core: Core) -> httpx.AsyncClient:
     settings = core.settings
     return httpx.AsyncClient(
-        transport=GuardedTransport(allow_private=settings.allow_private_urls),
+        transport=GuardedTransport(policy=guard.Policy.of(settings)),
         timeout=httpx.Timeout(settings.webhook_timeout, connect=min(5.0, settings.webhook_timeout)),
         follow_redirects=False,
         trust_env=False,
@@ -191,9 +204,10 @@ class Claimed:
     url: str
     host: str
     payload: Any
-    secret: str | None
+    secret: str | None = field(repr=False)  # in clear: never in a repr, a log or a traceback
     form_field: str | None
     deadline: datetime
+    signature: str | None = None
 
 
 def host_of(url: str) -> str:
@@ -267,10 +281,16 @@ async def claim(
             )
         ).all()
         chosen = []
+        opened: dict[int, str | None] = {}
         taking: Counter[str] = Counter()
         for row in candidates:
             host = host_of(row.url)
             if busy[host] + taking[host] >= cap:
+                continue
+            try:
+                opened[row.id] = open_secret(core.settings, row.secret)
+            except Unreadable as exc:  # left pending, never sent unsigned (report_unreadable)
+                report_unreadable(row.id, exc)
                 continue
             taking[host] += 1
             chosen.append((row, host))
@@ -295,9 +315,10 @@ async def claim(
             url=row.url,
             host=host,
             payload=row.payload,
-            secret=row.secret,
+            secret=opened[row.id],
             form_field=row.form_field,
             deadline=row.deadline,
+            signature=row.signature,
         )
         for row, host in chosen
     ]
@@ -350,17 +371,17 @@ async def record(core: Core, claimed: Claimed, outcome: Outcome) -> str:
 
 
 async def attempt(client: httpx.AsyncClient, claimed: Claimed, total_timeout: float) -> Outcome:
-    """One POST. Never raises for what the receiver or the network does."""
+    """One POST. Never raises: what the receiver, the network or anything else does is the outcome."""
     started = time.monotonic()
 
     def took() -> int:
         return int((time.monotonic() - started) * 1000)
 
     try:
-        guard.check_syntax(claimed.url)
+        url = guard.normalise(claimed.url)  # an address host written as httpx reads it (0x7f.1 -> 127.0.0.1)
         body, headers = build_request(claimed)
         async with asyncio.timeout(total_timeout):
-            async with client.stream("POST", claimed.url, content=body, headers=headers) as response:
+            async with client.stream("POST", url, content=body, headers=headers) as response:
                 status = response.status_code
         return Outcome(status, None if 200 <= status < 300 else f"HTTP {status}", took())
     except (guard.BlockedURL, BlockedAddress) as exc:
@@ -373,6 +394,26 @@ async def attempt(client: httpx.AsyncClient, claimed: Claimed, total_timeout: fl
         return Outcome(None, f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__, took())
     except OSError as exc:
         return Outcome(None, f"{type(exc).__name__}: {exc}", took())
+    except Exception as exc:  # noqa: BLE001 - logged as a failed attempt and retried, never left pending unseen
+        error = unexpected(exc, claimed)
+        log.warning("delivery %s to %s attempt %s: %s", claimed.id, claimed.host, claimed.attempt, error)
+        return Outcome(None, error, took())
+
+
+def unexpected(exc: Exception, claimed: Claimed) -> str:
+    """``unexpected <type>: <message>`` on one line, short, without the URL's credentials
+    or the signing secret: what the delivery log shows for an error no branch expects."""
+    text = " ".join(str(exc).split())
+    if claimed.secret:
+        text = text.replace(claimed.secret, "[secret]")
+    try:
+        userinfo = urlsplit(claimed.url).netloc.rpartition("@")[0]
+    except ValueError:
+        userinfo = ""
+    if userinfo:
+        text = text.replace(userinfo, "[credentials]")
+    error = f"unexpected {type(exc).__name__}" + (f": {text}" if text else "")
+    return error if len(error) <= MAX_ERROR else error[: MAX_ERROR - 1] + "…"
 
 
 class Sender:

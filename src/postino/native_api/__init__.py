@@ -6,6 +6,8 @@ tokens the MessaggiSMS dialect uses; each account sees only its own objects.
 
 from fastapi import APIRouter
 
+from ..http import ErrorFormat
+from .common import problem
 from .devices import router as _devices
 from .webhooks import router as _webhooks
 
@@ -13,4 +15,6 @@ router = APIRouter()
 router.include_router(_webhooks)
 router.include_router(_devices)
 
-__all__ = ["router"]
+ERRORS = (ErrorFormat(("/api/v1",), problem),)
+
+__all__ = ["ERRORS", "router"]

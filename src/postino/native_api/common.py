@@ -10,7 +10,7 @@ from ..core.accounts import credentials
 from ..core.accounts.credentials import Credential
 from ..core.errors import AuthError, DomainError, Forbidden, NotFound
 from ..core.service import Core
-from ..http import JSONResponse
+from ..http import JSONResponse, Problem, fits_int64
 
 _STATUS = {AuthError: 401, Forbidden: 403, NotFound: 404}
 
@@ -20,6 +20,23 @@ def error(exc: DomainError) -> JSONResponse:
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     body = {"error": {"code": exc.code, "message": exc.message, "field": exc.field}}
     return JSONResponse(body, status_code=status, headers=headers)
+
+
+_CODES = {400: "invalid_input", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+          405: "method_not_allowed", 413: "too_large", 422: "invalid_input"}
+
+
+def problem(p: Problem) -> JSONResponse:
+    """What no route answered, in the documented ``{"error": {code, message, field}}`` shape."""
+    code = _CODES.get(p.status, "internal_error" if p.status >= 500 else "invalid_input")
+    return JSONResponse({"error": {"code": code, "message": p.message, "field": p.field}}, status_code=p.status)
+
+
+def known_id(value: int, what: str) -> int:
+    """An id from the path; one no 64-bit column can hold names nothing (``NotFound``)."""
+    if not fits_int64(value):
+        raise NotFound(f"{what} not found")
+    return value
 
 
 def bearer(authorization: str | None) -> str | None:

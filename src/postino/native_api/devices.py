@@ -15,7 +15,7 @@ from ..core.devices.devices import Device
 from ..core.errors import DomainError, InvalidInput
 from ..core.service import Core
 from ..http import JSONResponse
-from .common import AuthHeader, auth, error
+from .common import AuthHeader, auth, error, known_id
 
 router = APIRouter(prefix="/api/v1", tags=["devices"])
 
@@ -61,6 +61,7 @@ async def change_device(
     core: Core = request.app.state.core
     try:
         credential = await auth(core, authorization, "messages:write")
+        known_id(device_id, "Device")
         try:
             values = DeviceChange.model_validate(change).model_dump(exclude_none=True)
         except ValidationError as exc:

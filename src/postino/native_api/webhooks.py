@@ -10,13 +10,13 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from ..core.errors import DomainError
 from ..core.events import webhooks
 from ..core.service import Core
 from ..http import JSONResponse
-from .common import AuthHeader, auth, error
+from .common import AuthHeader, auth, error, known_id
 
 router = APIRouter(prefix="/api/v1", tags=["webhooks"])
 
@@ -27,6 +27,17 @@ class WebhookIn(BaseModel):
     secret: str | None = Field(
         default=None, description="HMAC key, 16-200 characters; generated (and shown once) when omitted."
     )
+
+    @field_validator("secret")
+    @classmethod
+    def _utf8(cls, value: str | None) -> str | None:
+        """JSON may escape a lone surrogate (``"\\ud800"``): no key to sign with."""
+        if value is not None:
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ValueError("secret must be UTF-8 text") from None
+        return value
 
 
 @router.get("/webhooks", summary="List the account's webhooks")
@@ -60,6 +71,7 @@ async def delete_webhook(webhook_id: int, request: Request, authorization: AuthH
     core: Core = request.app.state.core
     try:
         credential = await auth(core, authorization, "tokens:manage")
+        known_id(webhook_id, "Webhook")
         async with core.unit() as unit:
             await webhooks.remove(unit, credential.account_id, webhook_id)
     except DomainError as exc:
@@ -77,6 +89,7 @@ async def list_deliveries(
     core: Core = request.app.state.core
     try:
         credential = await auth(core, authorization, "messages:read")
+        known_id(webhook_id, "Webhook")
         async with core.reader() as unit:
             await webhooks.get(unit, credential.account_id, webhook_id)
             rows = await webhooks.deliveries(unit, credential.account_id, webhook_id=webhook_id, limit=limit)

@@ -19,7 +19,8 @@ from ..errors import AuthError, Forbidden, InvalidInput, NotFound
 from ..service import Core, Unit
 from . import secrets
 
-KINDS = ("sg24", "bearer", "api_key", "device_registration")
+KINDS = ("sg24", "bearer", "api_key", "device_registration", "jwt", "jwt_refresh")
+"""``jwt``/``jwt_refresh``: signed access and refresh tokens (``jwt_tokens``); their scope names are the issuer's."""
 SCOPES = ("messages:read", "messages:write", "messages:delete", "tokens:manage")
 
 
@@ -87,7 +88,7 @@ async def issue(
     if kind not in KINDS:
         raise InvalidInput(f"Unknown credential kind {kind!r}")
     scope_list = list(scopes if scopes is not None else (SCOPES if kind == "bearer" else ()))
-    unknown = [s for s in scope_list if s not in SCOPES]
+    unknown = [s for s in scope_list if s not in SCOPES] if kind == "bearer" else []
     if unknown:
         raise InvalidInput(f"Unknown scope {unknown[0]!r}", field="scopes")
     if expires_at is not None and expires_at <= utcnow():
@@ -198,3 +199,26 @@ async def revoke(unit: Unit, account_id: int, credential_id: int) -> Credential:
     cached.drop_where(lambda _key, c: c.id == credential_id)
     unit.after_commit(lambda: cached.drop_where(lambda _key, c: c.id == credential_id))
     return _row(row)
+
+
+async def revoke_named(unit: Unit, account_id: int, kinds: tuple[str, ...], name: str) -> int:
+    """Revoke every live credential of ``kinds`` named ``name`` (a token pair shares its id); how many."""
+    rows = (
+        await unit.conn.execute(
+            update(credentials)
+            .where(
+                credentials.c.account_id == account_id,
+                credentials.c.kind.in_(kinds),
+                credentials.c.name == name,
+                credentials.c.revoked_at.is_(None),
+            )
+            .values(revoked_at=utcnow())
+            .returning(credentials.c.id)
+        )
+    ).all()
+    ids = {r.id for r in rows}
+    if ids:
+        cached = unit.core.cache.credentials
+        cached.drop_where(lambda _key, c: c.id in ids)
+        unit.after_commit(lambda: cached.drop_where(lambda _key, c: c.id in ids))
+    return len(ids)

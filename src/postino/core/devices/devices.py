@@ -1,7 +1,9 @@
 """Devices: the phones of an account, their SIM/channel slots, and whether they are online.
 
 A device has two ids: ``id`` (an integer, what SmsGateway24 calls ``device_id``) and
-``ext_id`` (the 21-character id the Android app knows). Its token is stored hashed.
+``ext_id`` (the 21-character id the Android app knows). Its token is stored hashed; its
+webhook signing key, which Postino must read back to check the phone's signatures, is
+stored sealed with the server key (``accounts.sealed``) and opened only where it is used.
 Slots follow SmsGateway24's ``sim`` numbers: 0-1 SMS, 2 WhatsApp Business, 3 WhatsApp
 Personal, 4-5 RCS.
 """
@@ -10,11 +12,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cached_property
 
 from sqlalchemy import and_, func, insert, select, update
 
 from ...db.tables import devices, messages
-from ..accounts import secrets
+from ..accounts import sealed, secrets
 from ..clock import utcnow
 from ..errors import InvalidInput, NotFound
 from ..service import Core, Unit
@@ -38,10 +41,22 @@ class Device:
     delay_between_sms: int
     delay_between_request: int
     settings: dict
-    webhook_key: str
+    sealed_webhook_key: str = field(repr=False)
+    """The stored form of ``webhook_key`` (``''``: none)."""
     created_at: datetime
     last_seen: datetime | None
+    sealer: sealed.Sealer = field(repr=False, compare=False)
     extra: dict = field(default_factory=dict)
+
+    @cached_property
+    def webhook_key(self) -> str:
+        """The key the phone signs its webhooks with, in clear.
+
+        Opened on first use, not when the row is read: the hot paths that look a phone up
+        (its every call, every accepted message) never need it, and a server started with
+        the wrong key fails only where the key is needed (the phone's settings and reports).
+        """
+        return self.sealer.open(self.sealed_webhook_key) if self.sealed_webhook_key else ""
 
     def slots(self) -> dict[int, str]:
         """Slot index -> channel, from what the phone declared."""
@@ -64,7 +79,7 @@ class Device:
         return (now or utcnow()) - self.last_seen <= timedelta(seconds=offline_after)
 
 
-def _row(row) -> Device:  # noqa: ANN001
+def _row(unit: Unit, row) -> Device:  # noqa: ANN001
     return Device(
         id=row.id,
         account_id=row.account_id,
@@ -78,9 +93,10 @@ def _row(row) -> Device:  # noqa: ANN001
         delay_between_sms=row.delay_between_sms,
         delay_between_request=row.delay_between_request,
         settings=dict(row.settings or {}),
-        webhook_key=row.webhook_key,
+        sealed_webhook_key=row.webhook_key,
         created_at=row.created_at,
         last_seen=row.last_seen,
+        sealer=sealed.for_settings(unit.settings),
     )
 
 
@@ -122,14 +138,14 @@ async def register(
                 push_token=push_token,
                 sim_cards=clean_sim_cards(sim_cards) if sim_cards is not None else [{"slotIndex": 0, "simNumber": 1}],
                 app_version=app_version[:64],
-                webhook_key=secrets.token_hex(16),
+                webhook_key=sealed.for_settings(unit.settings).seal(secrets.token_hex(16)),
                 created_at=now,
                 last_seen=now,
             )
             .returning(*devices.c)
         )
     ).one()
-    return _row(row), token
+    return _row(unit, row), token
 
 
 async def by_token(unit: Unit, token: str) -> Device | None:
@@ -138,14 +154,14 @@ async def by_token(unit: Unit, token: str) -> Device | None:
             select(devices).where(devices.c.token_hash == secrets.hash_secret(token), devices.c.deleted_at.is_(None))
         )
     ).one_or_none()
-    return _row(row) if row else None
+    return _row(unit, row) if row else None
 
 
 async def by_ext_id(unit: Unit, ext_id: str) -> Device | None:
     row = (
         await unit.conn.execute(select(devices).where(devices.c.ext_id == ext_id, devices.c.deleted_at.is_(None)))
     ).one_or_none()
-    return _row(row) if row else None
+    return _row(unit, row) if row else None
 
 
 async def get(unit: Unit, account_id: int, device_id: int) -> Device:
@@ -159,7 +175,7 @@ async def get(unit: Unit, account_id: int, device_id: int) -> Device:
     ).one_or_none()
     if row is None:
         raise NotFound("Device not found")
-    return _row(row)
+    return _row(unit, row)
 
 
 async def get_cached(core: Core, account_id: int, device_id: int) -> Device:
@@ -185,7 +201,7 @@ async def list_for(unit: Unit, account_id: int) -> list[Device]:
             .order_by(devices.c.id)
         )
     ).all()
-    return [_row(r) for r in rows]
+    return [_row(unit, r) for r in rows]
 
 
 async def update_device(unit: Unit, device_id: int, **values: object) -> None:

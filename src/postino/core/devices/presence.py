@@ -50,7 +50,7 @@ async def notice_offline(unit: Unit, now: datetime | None = None) -> None:
             .returning(*devices_table.c)
         )
     ).all()
-    went = [devices._row(r) for r in rows]
+    went = [devices._row(unit, r) for r in rows]
     if went:
         for fn in list(unit.core.listeners.offline):
             await fn(unit, went)

@@ -3,19 +3,25 @@
 An event becomes one outbox row per subscribed webhook, written in the same transaction
 as the change it announces: a message state that commits always has its webhook rows
 committed with it, and a rollback takes both. ``dispatch/outbox`` sends the rows.
+
+A webhook's secret signs every POST, so it is kept sealed with the server key
+(``accounts.sealed``), not hashed. Announcing copies the sealed form onto the outbox row
+as it is: the paths that emit events never decrypt, only the sender does.
 """
 
 from __future__ import annotations
 
 import secrets as _secrets
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select, update
 
 from ...db.tables import messages, outbox, outbox_attempts, webhooks
+from ..accounts import sealed
 from ..clock import utcnow
 from ..errors import InvalidInput, NotFound
 from ..messages import lifecycle
@@ -57,8 +63,15 @@ class Webhook:
     account_id: int
     url: str
     events: tuple[str, ...]
-    secret: str
+    sealed_secret: str = field(repr=False)
+    """The stored form of ``secret``."""
     created_at: datetime
+    sealer: sealed.Sealer = field(repr=False, compare=False)
+
+    @cached_property
+    def secret(self) -> str:
+        """The signing secret in clear, opened on first use."""
+        return self.sealer.open(self.sealed_secret)
 
     @property
     def secret_hint(self) -> str:
@@ -75,8 +88,16 @@ class Webhook:
         }
 
 
-def _row(row: Any) -> Webhook:
-    return Webhook(row.id, row.account_id, row.url, tuple(row.events or ()), row.secret, row.created_at)
+def _row(unit: Unit, row: Any) -> Webhook:
+    return Webhook(
+        id=row.id,
+        account_id=row.account_id,
+        url=row.url,
+        events=tuple(row.events or ()),
+        sealed_secret=row.secret,
+        created_at=row.created_at,
+        sealer=sealed.for_settings(unit.settings),
+    )
 
 
 def iso(value: datetime | None) -> str | None:
@@ -101,14 +122,12 @@ def check_events(events: list[str] | tuple[str, ...]) -> list[str]:
 
 
 async def check_url(unit: Unit, url: str) -> str:
-    """An http(s) URL whose host resolves to public addresses (unless private ones are allowed)."""
+    """An http(s) URL the SSRF guard allows under the operator's settings (``guard.check_callback``)."""
     url = (url or "").strip()
     if not url or len(url) > MAX_URL:
         raise InvalidInput(f"url must be 1 to {MAX_URL} characters", field="url")
     try:
-        guard.check_syntax(url)
-        if not unit.settings.allow_private_urls:
-            await guard.check(url, allow_private=False)
+        url = await guard.check_callback(url, unit.settings)
     except guard.BlockedURL as exc:
         raise InvalidInput(exc.message, field="url") from exc
     return url
@@ -117,7 +136,10 @@ async def check_url(unit: Unit, url: str) -> str:
 async def create(
     unit: Unit, account_id: int, *, url: str, events: list[str] | tuple[str, ...], secret: str | None = None
 ) -> Webhook:
-    """Add a webhook; without ``secret`` one is generated (the caller shows it once)."""
+    """Add a webhook; without ``secret`` one is generated (the caller shows it once).
+
+    The secret is stored sealed with the server key; the webhook returned has it in clear.
+    """
     wanted = check_events(events)
     url = await check_url(unit, url)
     if secret is not None:
@@ -132,18 +154,24 @@ async def create(
     row = (
         await unit.conn.execute(
             insert(webhooks)
-            .values(account_id=account_id, url=url, events=wanted, secret=secret or new_secret(), created_at=utcnow())
+            .values(
+                account_id=account_id,
+                url=url,
+                events=wanted,
+                secret=sealed.for_settings(unit.settings).seal(secret or new_secret()),
+                created_at=utcnow(),
+            )
             .returning(*webhooks.c)
         )
     ).one()
-    return _row(row)
+    return _row(unit, row)
 
 
 async def list_for(unit: Unit, account_id: int) -> list[Webhook]:
     rows = (
         await unit.conn.execute(select(webhooks).where(webhooks.c.account_id == account_id).order_by(webhooks.c.id))
     ).all()
-    return [_row(r) for r in rows]
+    return [_row(unit, r) for r in rows]
 
 
 async def get(unit: Unit, account_id: int, webhook_id: int) -> Webhook:
@@ -155,7 +183,7 @@ async def get(unit: Unit, account_id: int, webhook_id: int) -> Webhook:
     ).one_or_none()
     if row is None:
         raise NotFound("Webhook not found")
-    return _row(row)
+    return _row(unit, row)
 
 
 async def remove(unit: Unit, account_id: int, webhook_id: int) -> None:
@@ -174,7 +202,7 @@ async def remove(unit: Unit, account_id: int, webhook_id: int) -> None:
 
 async def _subscribers(unit: Unit, account_ids: set[int], event_names: set[str]) -> list[Webhook]:
     rows = (await unit.conn.execute(select(webhooks).where(webhooks.c.account_id.in_(sorted(account_ids))))).all()
-    return [w for w in map(_row, rows) if event_names.intersection(w.events)]
+    return [w for w in (_row(unit, r) for r in rows) if event_names.intersection(w.events)]
 
 
 def envelope(event: str, data: dict[str, Any], *, at: datetime | None = None) -> dict[str, Any]:
@@ -209,14 +237,15 @@ async def emit(
 async def _post(
     unit: Unit, hook: "Webhook", event: str, body: dict, *, message_id: int | None, order_key: str | None
 ) -> int:
-    """One signed outbox row for ``hook``; rows with one key go out in order, per webhook."""
+    """One signed outbox row for ``hook`` (its sealed secret copied, not opened); rows with
+    one key go out in order, per webhook."""
     return await outbox_core.enqueue(
         unit,
         account_id=hook.account_id,
         event=event,
         url=hook.url,
         payload=body,
-        secret=hook.secret,
+        sealed_secret=hook.sealed_secret,
         message_id=message_id,
         webhook_id=hook.id,
         order_key=f"w{hook.id}:{order_key}" if order_key else None,

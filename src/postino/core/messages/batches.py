@@ -190,12 +190,17 @@ async def reschedule(unit: Unit, batch_id: int, due_at: datetime | None) -> None
             raise Conflict("Message already handed for sending")
 
 
-async def cancel(unit: Unit, account_id: int, batch_id: int) -> int:
-    """Cancel every message of the batch, or none: ``Conflict`` once any has been taken."""
+async def cancel(unit: Unit, account_id: int, batch_id: int, *, before_handover: bool = False) -> int:
+    """Cancel every message of the batch, or none: ``Conflict`` once any has been taken.
+
+    ``before_handover``: also ``Conflict`` once any has been handed to a phone or connector
+    (``assigned``), for APIs that promise a delete only before that (MessaggiSMS).
+    """
     by_state = await _states(unit, batch_id)
-    if set(by_state) - lifecycle.PENDING - {lifecycle.CANCELED}:
+    cancellable = lifecycle.PENDING - {lifecycle.ASSIGNED} if before_handover else lifecycle.PENDING
+    if set(by_state) - cancellable - {lifecycle.CANCELED}:
         raise Conflict("message already scheduled for sending")
-    pending = [i for state, ids in by_state.items() if state in lifecycle.PENDING for i in ids]
+    pending = [i for state, ids in by_state.items() if state in cancellable for i in ids]
     moved = await messages_mod.cancel(unit, account_id, pending)
     if len(moved) != len(pending):
         raise Conflict("message already scheduled for sending")

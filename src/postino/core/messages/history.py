@@ -185,3 +185,39 @@ async def _page(
 def _naive(column: Any) -> Any:
     """The column read as a plain ``DateTime`` (naive UTC), under its own name."""
     return type_coerce(column, DateTime()).label(column.name)
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    """One state change of one of the account's messages, as an activity log shows it."""
+
+    id: int
+    message_id: int
+    state: str
+    at: datetime
+    detail: str | None
+    device_id: int | None
+    direction: str
+    reason: str | None
+
+
+async def event_log(
+    unit: Unit, account_id: int, *, since: datetime | None = None, until: datetime | None = None, limit: int = 1000
+) -> list[LogEntry]:
+    """The account's message events (what its phones and connectors did), newest first."""
+    from ...db.tables import message_events
+
+    stmt = (
+        select(
+            message_events.c.id, message_events.c.message_id, message_events.c.state, message_events.c.at,
+            message_events.c.detail, messages.c.device_id, messages.c.direction, messages.c.reason,
+        )
+        .select_from(message_events.join(messages, messages.c.id == message_events.c.message_id))
+        .where(messages.c.account_id == account_id)
+    )
+    if since is not None:
+        stmt = stmt.where(message_events.c.at >= since)
+    if until is not None:
+        stmt = stmt.where(message_events.c.at < until)
+    rows = (await unit.conn.execute(stmt.order_by(message_events.c.id.desc()).limit(max(1, min(limit, MAX_PAGE))))).all()
+    return [LogEntry(*r) for r in rows]

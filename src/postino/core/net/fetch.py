@@ -1,9 +1,11 @@
 """Downloading a file a user pointed at (``media_url``): guarded, capped, quick.
 
-Every hop is checked by the SSRF guard and the connection goes to the address the
-guard approved (the host name still travels in ``Host`` and TLS SNI), so a DNS answer
-cannot change between the check and the request. The body is read as a stream and
-dropped the moment it passes ``max_bytes``; the whole fetch has a short deadline.
+Every hop, each redirect included, is checked by the SSRF guard under the same policy
+and the connection goes to the address the guard approved (the host name still travels
+in ``Host`` and TLS SNI), so a DNS answer cannot change between the check and the
+request, and a redirect cannot lead where the first URL could not. The body is read as
+a stream and dropped the moment it passes ``max_bytes``; the whole fetch has a short
+deadline.
 """
 
 from __future__ import annotations
@@ -40,33 +42,52 @@ class Fetched:
     data: bytes
 
 
+def _bracketed(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
 def _pinned(checked: guard.CheckedURL) -> tuple[str, dict[str, str], dict]:
     parts = urlsplit(checked.url)
-    address = checked.addresses[0]
-    host = f"[{address}]" if ":" in address else address
-    netloc = f"{host}:{checked.port}"
+    netloc = f"{_bracketed(checked.addresses[0])}:{checked.port}"
     default_port = 443 if parts.scheme == "https" else 80
-    host_header = parts.hostname if checked.port == default_port else f"{parts.hostname}:{checked.port}"
-    extensions = {"sni_hostname": parts.hostname} if parts.scheme == "https" else {}
-    return urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, "")), {"Host": host_header or ""}, extensions
+    name = _bracketed(checked.host)  # an address host comes from the guard written the standard way
+    host_header = name if checked.port == default_port else f"{name}:{checked.port}"
+    extensions = {"sni_hostname": checked.host} if parts.scheme == "https" else {}
+    return urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, "")), {"Host": host_header}, extensions
 
 
-async def fetch(url: str, *, allow_private: bool, max_bytes: int, timeout: float = 10.0) -> Fetched:
-    """The body at ``url`` (at most ``max_bytes``), following up to three redirects."""
+async def fetch(
+    url: str,
+    *,
+    policy: guard.Policy | None = None,
+    allow_private: bool = False,
+    max_bytes: int,
+    timeout: float = 10.0,
+) -> Fetched:
+    """The body at ``url`` (at most ``max_bytes``), following up to three redirects.
+
+    ``policy`` (``guard.Policy.of(settings)``) decides every hop; without it, ``allow_private``.
+    """
+    policy = policy if policy is not None else guard.Policy(allow_private=allow_private)
     try:
-        return await asyncio.wait_for(_fetch(url, allow_private, max_bytes, timeout), timeout)
+        return await asyncio.wait_for(_fetch(url, policy, max_bytes, timeout), timeout)
     except asyncio.TimeoutError:
         raise FetchError("Timed out fetching media_url", field="media_url") from None
 
 
-async def _fetch(url: str, allow_private: bool, max_bytes: int, timeout: float) -> Fetched:
-    async with httpx.AsyncClient(timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)), trust_env=False) as client:
+async def _fetch(url: str, policy: guard.Policy, max_bytes: int, timeout: float) -> Fetched:
+    # Sent through the transport, not the client: the client reads a redirect's Location with
+    # its own URL rules (``0251.0376.0251.0376`` is an error to it); here the guard reads it.
+    transport = httpx.AsyncHTTPTransport(trust_env=False, retries=0)
+    async with httpx.AsyncClient(
+        transport=transport, timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)), trust_env=False
+    ) as client:
         for _ in range(MAX_REDIRECTS + 1):
-            checked = await guard.check(url, allow_private=allow_private)
+            checked = await guard.check(url, policy=policy)
             target, headers, extensions = _pinned(checked)
             request = client.build_request("GET", target, headers=headers, extensions=extensions)
             try:
-                response = await client.send(request, stream=True)
+                response = await transport.handle_async_request(request)
             except httpx.HTTPError as exc:
                 raise FetchError(f"Cannot fetch media_url: {type(exc).__name__}", field="media_url") from exc
             try:

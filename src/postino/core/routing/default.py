@@ -8,7 +8,9 @@ online one can (they wait for it); no device with that channel at all is ``NoRou
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
+from ..clock import utcnow
 from ..devices import devices as devices_mod
 from ..errors import NoRoute
 from ..service import Unit
@@ -20,10 +22,19 @@ class Target:
     slot: int
 
 
-async def plan(unit: Unit, account_id: int, channel: str, count: int) -> list[Target]:
-    """``count`` targets for messages of ``channel``, spread least-queued first."""
+async def plan(
+    unit: Unit, account_id: int, channel: str, count: int, *, active_within: timedelta | None = None
+) -> list[Target]:
+    """``count`` targets for messages of ``channel``, spread least-queued first.
+
+    ``active_within``: only phones seen that recently (``NoRoute`` when none was).
+    """
     candidates: list[tuple[devices_mod.Device, int]] = []
-    for device in await devices_mod.list_for(unit, account_id):
+    found = await devices_mod.list_for(unit, account_id)
+    if active_within is not None:
+        since = utcnow() - active_within
+        found = [d for d in found if d.last_seen is not None and d.last_seen >= since]
+    for device in found:
         slots = [s for s, ch in sorted(device.slots().items()) if ch == channel]
         if slots:
             candidates.append((device, slots[0]))

@@ -9,9 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from ...http import ErrorFormat
+from .render import problem
 from .routes import router
 
-__all__ = ["install", "router"]
+__all__ = ["ERRORS", "install", "router"]
+
+ERRORS = (ErrorFormat(("/messages", "/tokens"), problem),)
 
 
 def install(app: Any) -> None:

@@ -48,7 +48,7 @@ async def manager(unit: Unit, request: Request) -> tuple[int, Credential | None]
         raise ApiError(401, UNAUTHORIZED, "HTTP Basic (email:password) or a bearer token with tokens:manage needed")
     try:
         email, _, password = base64.b64decode(value, validate=True).decode("utf-8").partition(":")
-    except (binascii.Error, UnicodeDecodeError):
+    except (binascii.Error, UnicodeDecodeError, ValueError):  # ValueError: characters that are no ASCII
         raise ApiError(401, UNAUTHORIZED, "Malformed Basic credentials") from None
     try:
         account = await accounts.authenticate(unit, email, password)

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from ...core.errors import InvalidInput
 from ...core.messages import numbers
+from ...http import fits_int64
 from .errors import INVALID_BODY, INVALID_PARAMETER, MISSING_PARAMETER, ApiError
 
 MAX_RECIPIENTS = 100_000
@@ -23,7 +24,7 @@ SCOPE_KEYS = {"body": ("body", "corpo"), "number": ("number", "numero"), "fields
 
 _RECIPIENT = re.compile(r"\+(\d{1,4})-(\d{3,17})")
 _NUMERIC_SENDER = re.compile(r"\+?\d{3,14}")
-_ALPHA_SENDER = re.compile(r"[A-Za-z0-9 .\-_&]{3,11}")
+_ALPHA_SENDER = re.compile(r"[A-Za-z0-9]{3,11}")
 _PLACEHOLDER = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
 _DAY_FIRST = re.compile(r"(\d{1,2})-(\d{1,2})-(\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?")
 _DIGITS = re.compile(r"-?\d{1,16}")
@@ -41,11 +42,34 @@ def json_body(raw: bytes) -> dict:
         return {}
     try:
         value = json.loads(text)
+    except RecursionError:
+        raise ApiError(400, INVALID_BODY, "The body nests too deep") from None
     except ValueError:
         value = _form(text)
     if not isinstance(value, dict):
         raise ApiError(400, INVALID_BODY, "The body must be a JSON object")
+    if "\\u" in text and not utf8_text(value):
+        raise ApiError(400, INVALID_BODY, "The body is no UTF-8 text: it escapes a lone surrogate (\\ud800)")
     return value
+
+
+def utf8_text(value: Any) -> bool:
+    """Whether every string in decoded JSON is text UTF-8 can carry: JSON may escape a lone
+    surrogate (``"\\ud800"``), which no database, log or answer can store."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return False
+        elif isinstance(item, dict):
+            stack.extend(item)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return True
 
 
 def _form(text: str) -> dict:
@@ -151,6 +175,8 @@ def fill(template: str, fields: dict) -> str:
 def sender(value: Any) -> str:
     if value is None or value == "":
         raise ApiError(422, MISSING_PARAMETER, "missing 'sender' parameter")
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        value = str(value)  # the Node SDK posts a numeric sender as a JSON number
     if not isinstance(value, str):
         raise invalid("'sender' must be a string")
     if _NUMERIC_SENDER.fullmatch(value):
@@ -215,7 +241,10 @@ def timestamp(value: Any, zone: ZoneInfo) -> datetime | None:
         raise invalid("Invalid 'timestamp_send': use 2018-05-20, 20-05-2018, ISO 8601 or epoch milliseconds") from None
     if found.tzinfo is None:
         found = found.replace(tzinfo=zone)
-    return found.astimezone(timezone.utc)
+    try:
+        return found.astimezone(timezone.utc)
+    except OverflowError:  # 0001-01-01 east of UTC, 9999-12-31 west of it: no year 0 or 10000
+        raise invalid("Invalid 'timestamp_send'") from None
 
 
 def epoch_ms(moment: datetime) -> int:
@@ -286,4 +315,6 @@ def paging(query: Any, *, default: int, maximum: int = 1000) -> tuple[int, int]:
     if page < 1 or per_page < 1:
         raise invalid("'page' and 'per_page' must be at least 1")
     per_page = min(per_page, maximum)
+    if not fits_int64(page * per_page):
+        raise invalid("'page' is past the last page there can be")
     return (page - 1) * per_page, per_page

@@ -18,6 +18,8 @@ from ...core.accounts.accounts import Account
 from ...core.messages import lifecycle
 from ...core.messages.batches import Group, sms_price
 from ...core.messages.segments import count as count_segments
+from ...http import Problem
+from .errors import INVALID_BODY, INVALID_PARAMETER
 from .parse import epoch_ms
 
 KIND = "messaggisms"
@@ -78,6 +80,14 @@ def envelope(
     }
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return Response(orjson.dumps(body), status_code=status, headers=headers, media_type="application/json")
+
+
+def problem(p: Problem) -> Response:
+    """The envelope for what no route answered: the HTTP status is also the ``error`` code,
+    but for invalid input (``INVALID_PARAMETER``, 422) and unreadable bodies (400)."""
+    code = {422: INVALID_PARAMETER, 400: INVALID_BODY}.get(p.status, p.status)
+    message = f"{p.field}: {p.message}" if p.field else p.message
+    return envelope(None, message, None, status=p.status, error=code)
 
 
 def results(n: int) -> str:

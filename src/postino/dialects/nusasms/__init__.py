@@ -13,8 +13,14 @@ from fastapi.responses import JSONResponse
 from ...core.accounts import sandbox
 from ...core.messages import reports
 from ...core.service import Core
+from ...http import ErrorFormat
 from . import json_api, push, sms
-from .render import Invalid, NusaError, error_response
+from .render import Invalid, NusaError, error_response, json_api_problem, v3_problem
+
+ERRORS = (
+    ErrorFormat(("/nusasms_api",), json_api_problem),
+    ErrorFormat(("/api/v3", "/api/command"), v3_problem),
+)
 
 router = APIRouter()
 router.include_router(json_api.router)
@@ -41,4 +47,4 @@ def install(app: FastAPI) -> None:
         app.state.startup_hooks.append(_sandbox)
 
 
-__all__ = ["router", "install"]
+__all__ = ["ERRORS", "router", "install"]

@@ -22,6 +22,27 @@ class Malformed(Exception):
     """A body that cannot be read at all (v3: status -22)."""
 
 
+def _loads(raw: str | bytes) -> Any:
+    """``json.loads``, refusing (``ValueError``) a string UTF-8 cannot carry: JSON may escape a
+    lone surrogate (``"\\ud800"``), which no database, log or answer can store. (The JSON
+    API's pydantic models refuse those themselves.)"""
+    data = json.loads(raw)
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ValueError("a lone surrogate escape is no text") from None
+        elif isinstance(item, dict):
+            stack.extend(item)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return data
+
+
 def _content_type(request: Request) -> str:
     return request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
 
@@ -42,7 +63,7 @@ async def json_api_body(request: Request) -> dict[str, Any]:
                     if value.strip().startswith("["):
                         try:
                             items.extend(json.loads(value))
-                        except ValueError:
+                        except (ValueError, RecursionError, TypeError):
                             raise Invalid(
                                 [{"loc": ["body", key], "msg": "Invalid JSON list", "type": "value_error"}]
                             ) from None
@@ -59,6 +80,8 @@ async def json_api_body(request: Request) -> dict[str, Any]:
         data = json.loads(raw)
     except ValueError as exc:
         raise Invalid([{"loc": ["body", 0], "msg": f"JSON decode error: {exc}", "type": "json_invalid"}]) from None
+    except RecursionError:
+        raise Invalid([{"loc": ["body", 0], "msg": "JSON decode error: nested too deep", "type": "json_invalid"}]) from None
     if not isinstance(data, dict):
         raise Invalid([{"loc": ["body"], "msg": "Input should be a valid dictionary", "type": "dict_type"}])
     return data
@@ -77,8 +100,8 @@ async def v3_params(request: Request) -> dict[str, str]:
             params.update({k.lower(): v for k, v in form.items() if isinstance(v, str)})
         elif kind == "application/json":
             try:
-                data = json.loads(await request.body() or b"{}")
-            except ValueError:
+                data = _loads(await request.body() or b"{}")
+            except (ValueError, RecursionError):
                 raise Malformed() from None
             if not isinstance(data, dict):
                 raise Malformed()

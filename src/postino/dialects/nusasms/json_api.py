@@ -19,7 +19,7 @@ from ...core.clock import utcnow
 from ...core.errors import AuthError, CreditExpired, InsufficientCredit, InvalidInput, NoRoute
 from ...core.events import outbox, webhooks
 from ...core.messages import lifecycle, messages, numbers, references
-from ...core.net import fetch, media
+from ...core.net import fetch, guard, media
 from ...core.routing import whatsapp
 from . import schemas
 from .bodies import json_api_body
@@ -183,7 +183,7 @@ async def _fetch_media(request: Request, url: str) -> bytes:
     settings = request.app.state.settings
     try:
         fetched = await fetch.fetch(
-            url, allow_private=settings.allow_private_urls, max_bytes=max(LIMITS.values()), timeout=FETCH_TIMEOUT
+            url, policy=guard.Policy.of(settings), max_bytes=max(LIMITS.values()), timeout=FETCH_TIMEOUT
         )
     except fetch.TooLarge as exc:
         kind = media.sniff(exc.head)
@@ -250,13 +250,19 @@ async def message_status(ref_no: str, request: Request, who: Caller = Depends(ca
 async def wa_phone_check(request: Request, who: Caller = Depends(caller)) -> JSONResponse:
     """Accepted at once; the results are POSTed to ``callback_url`` by the outbox worker."""
     params = schemas.parse(schemas.WAPhoneCheckParams, await json_api_body(request))
+    callback_url = None
+    if params.callback_url:
+        try:
+            callback_url = await guard.check_callback(params.callback_url, request.app.state.core.settings)
+        except guard.BlockedURL as exc:
+            raise invalid("callback_url", f"Invalid callback_url: {exc.message}") from None
     results = [
         {"phone_number": n, "status": "valid" if whatsapp.reachable(n) else "invalid"} for n in params.phone_numbers
     ]
     async with request.app.state.core.unit() as unit:
-        if params.callback_url:
+        if callback_url:
             await outbox.enqueue(
-                unit, account_id=who.account.id, event=PHONE_CHECK_EVENT, url=params.callback_url,
+                unit, account_id=who.account.id, event=PHONE_CHECK_EVENT, url=callback_url,
                 payload={"results": results},
             )  # fmt: skip
         await webhooks.emit(unit, who.account.id, webhooks.WA_PHONE_CHECK_DONE, {"results": results})

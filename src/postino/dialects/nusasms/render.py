@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -11,6 +12,7 @@ from xml.sax.saxutils import escape
 from fastapi.responses import JSONResponse, Response
 
 from ...core.messages import lifecycle
+from ...http import Problem
 
 # canonical state -> WhatsApp status letter (lifecycle.md)
 WA_STATUS = {
@@ -69,6 +71,25 @@ def invalid(field: str | Sequence[str | int], msg: str, kind: str = "value_error
     return Invalid([{"loc": loc, "msg": msg, "type": kind}])
 
 
+def json_api_problem(p: Problem) -> Response:
+    """The JSON API's words for what no route answered: FastAPI's 422 list for invalid
+    input (the provider's documented shape), the error envelope for everything else."""
+    if p.status == 422:
+        detail = p.errors or [{"loc": ["body"], "msg": p.message, "type": "value_error"}]
+        return JSONResponse({"detail": detail}, status_code=422)
+    return error_response(NusaError(p.status, p.message))
+
+
+def v3_problem(p: Problem) -> Response:
+    """The v3 API answers every refusal as a result with a status code: ``-22`` (syntax)
+    for a path, verb or parameter it does not know, ``-99`` for a crash."""
+    status = "-99" if p.status >= 500 else "-22"
+    output = "json" if (p.query or {}).get("output", "").strip().lower() == "json" else "xml"
+    response = v3([{"status": status}], output)
+    response.status_code = p.status
+    return response
+
+
 def envelope(data: Any, message: str = "Success", status: int = 200) -> JSONResponse:
     return JSONResponse({"error": False, "error_code": 0, "message": message, "data": data}, status_code=status)
 
@@ -110,12 +131,16 @@ def v3(results: list[dict[str, str]], output: str) -> Response:
     return xml(results)
 
 
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+"""Characters XML 1.0 cannot carry, escaped or not; an echoed parameter may hold them."""
+
+
 def xml(results: list[dict[str, str]]) -> Response:
     parts = ['<?xml version="1.0" encoding="UTF-8"?><results>']
     for result in results:
         parts.append("<result>")
         for key, value in result.items():
-            parts.append(f"<{key}>{escape(str(value))}</{key}>")
+            parts.append(f"<{key}>{escape(_NOT_XML.sub(chr(0xFFFD), str(value)))}</{key}>")
         parts.append("</result>")
     parts.append("</results>")
     return Response("".join(parts), media_type="application/xml")

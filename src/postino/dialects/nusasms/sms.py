@@ -23,6 +23,7 @@ from ...core.contacts import contacts
 from ...core.errors import AuthError, CreditExpired, DomainError, InsufficientCredit, InvalidInput, NoRoute
 from ...core.messages import messages, numbers, policy, references
 from ...core.net import guard
+from ...settings import Settings
 from .bodies import Malformed, v3_params
 from .render import DR_STATUS, plain_decimal, v3, xml
 
@@ -125,14 +126,13 @@ def _senddatetime(params: dict[str, str], account: Account) -> datetime | None:
     return when
 
 
-def _push_url(params: dict[str, str], account: Account) -> str | None:
+async def _push_url(params: dict[str, str], account: Account, settings: Settings) -> str | None:
     url = params.get("pushurl", "").strip()
     if url:
         try:
-            guard.check_syntax(url)
+            return await guard.check_callback(url, settings)
         except guard.BlockedURL:
             raise Refusal(INVALID_DELIVERY_REPORT_PUSH_URL) from None
-        return url
     return account.settings.get("push_url") or None
 
 
@@ -218,7 +218,7 @@ async def _plain(request: Request, params: dict[str, str], raw_numbers: list[str
     force_unicode = _flag(params, "unicode")
     otp = _flag(params, "otp")
     due_at = _senddatetime(params, account)
-    push_url = _push_url(params, account)
+    push_url = await _push_url(params, account, request.app.state.core.settings)
     policy.check_app_id(account, params.get("appid", "").strip() or None)
     sender = params.get("sender", "").strip()
     policy.check_sender(account, sender or None)
@@ -295,7 +295,7 @@ async def _group(request: Request, params: dict[str, str], group: str, output: s
     text = params.get("smstext", "")
     force_unicode = _flag(params, "unicode")
     otp = _flag(params, "otp")
-    push_url = _push_url(params, account)
+    push_url = await _push_url(params, account, request.app.state.core.settings)
     policy.check_app_id(account, params.get("appid", "").strip() or None)
     sender = params.get("sender", "").strip()
     policy.check_sender(account, sender or None)

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from ...http import ErrorFormat
 from . import hot
-from .routes import router
+from .routes import problem, router
 
-__all__ = ["install", "router"]
+__all__ = ["ERRORS", "install", "router"]
+
+ERRORS = (ErrorFormat(("/getdata",), problem),)
 
 
 def install(app: Any) -> None:

@@ -32,7 +32,8 @@ class Moment:
 def parse(text: str, zone: ZoneInfo, *, paket: bool = False) -> Moment:
     """``YYYY-MM-DD[ HH:MM[:SS]]`` (and, for newsletters, ``DD.MM.YYYY[ H:i[:s]]``) in ``zone``.
 
-    Raises ``ValueError`` for anything else.
+    Raises ``ValueError`` for anything else, and for a time that only exists before the
+    year 1 or after 9999 once moved to UTC.
     """
     text = " ".join(text.split())
     for fmt, span in (PAKET_FORMATS + SEND_FORMATS) if paket else SEND_FORMATS:
@@ -40,7 +41,10 @@ def parse(text: str, zone: ZoneInfo, *, paket: bool = False) -> Moment:
             local = datetime.strptime(text, fmt)
         except ValueError:
             continue
-        return Moment(_to_utc(local, zone), _to_utc(local + span, zone))
+        try:
+            return Moment(_to_utc(local, zone), _to_utc(local + span, zone))
+        except OverflowError:
+            raise ValueError(text) from None
     raise ValueError(text)
 
 

@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 
 from ...core.service import Core
+from ...http import crash
 from .errors import Sg24Error
 from .params import parse
 from .routes import HANDLERS, Handler, answer
@@ -63,9 +64,10 @@ def route(core: Core, max_body_bytes: int, handler: Handler) -> Any:
                 result: dict[str, Any] = {"error": 1, "message": exc.message}
             else:
                 result = await answer(handler, core, params)
-        except Exception:  # noqa: BLE001 - what the app's error middleware would do for any route
-            log.exception("%s failed", scope["path"])
-            await _send(send, 500, b"Internal Server Error", _TEXT)
+        except Exception as exc:  # noqa: BLE001 - what the app's error handler does for any route
+            problem = crash(method, scope["path"], exc)
+            body = orjson.dumps({"error": 1, "message": problem.message})
+            await _send(send, 500, body, [*_JSON, (b"x-request-id", problem.request_id.encode())])
             return
         await _send(send, 200, orjson.dumps(result), _JSON)
 

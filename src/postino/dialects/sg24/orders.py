@@ -15,6 +15,7 @@ from ...core.errors import InvalidInput, NotFound
 from ...core.messages import numbers
 from ...core.messages.messages import MAX_BODY, Draft
 from ...core.service import Core, Unit
+from ...http import fits_int64
 from . import dates
 from .errors import Sg24Error
 from .params import Params
@@ -58,6 +59,8 @@ class Orders:
             device_id = int(raw)
         except ValueError:
             raise Sg24Error("Device not found") from None
+        if not fits_int64(device_id):
+            raise Sg24Error("Device not found")
         device = self._devices.get(device_id)
         if device is None:
             try:

@@ -16,6 +16,7 @@ import orjson
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 
+from ...http import fits_int64
 from .errors import Sg24Error
 
 MAX_FORM_PART = 32 * 1024 * 1024
@@ -61,21 +62,24 @@ class Params:
         return value
 
     def integer(self, name: str, error: str) -> int | None:
-        """An integer field; ``error`` when it is given but is not a whole number."""
+        """An integer field; ``error`` when it is given but is not a whole number a 64-bit
+        column can hold (no wider number names a row or fits a filter)."""
         value = self.values.get(name)
         if isinstance(value, bool):
             return int(value)
-        if isinstance(value, int):
-            return value
         if isinstance(value, float) and value.is_integer():
-            return int(value)
-        text = self.stripped(name)
-        if text is None:
-            return None
-        try:
-            return int(text)
-        except ValueError:
-            raise Sg24Error(error) from None
+            value = int(value)
+        if not isinstance(value, int):
+            text = self.stripped(name)
+            if text is None:
+                return None
+            try:
+                value = int(text)
+            except ValueError:
+                raise Sg24Error(error) from None
+        if not fits_int64(value):
+            raise Sg24Error(error)
+        return value
 
     def flag(self, name: str) -> bool:
         """``1``/``true``/``yes`` is on; empty, ``0``, ``false`` are off."""

@@ -28,6 +28,7 @@ from ...core.errors import AuthError, DomainError, NotFound
 from ...core.messages import history, messages
 from ...core.net import media
 from ...core.service import Core, Unit
+from ...http import Problem, fits_int64
 from . import dates, docs, render
 from .errors import LOGIN_WRONG, SAVED, TOKEN_WRONG, UNKNOWN_METHOD, Sg24Error
 from .orders import Orders, number_text
@@ -260,7 +261,7 @@ def _zone(p: Params, account: Account) -> ZoneInfo:
         return account.zone
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "America" (a folder), a name too long
         raise Sg24Error("Wrong timezone") from None
 
 
@@ -356,7 +357,10 @@ async def savecontact(core: Core, p: Params) -> dict[str, Any]:
     async with core.unit() as unit:
         account = await _by_token(unit, p)
         p.required("phone")
+        # The documents name it ctag_id; the provider's own SDKs and examples send tag_id.
         tag_id = p.integer("ctag_id", "Tag not found")
+        if tag_id is None:
+            tag_id = p.integer("tag_id", "Tag not found")
         if tag_id is None:
             raise Sg24Error("Field ctag_id is required")
         fullname = p.required("fullname")
@@ -375,6 +379,8 @@ def _tag_ids(p: Params) -> list[int]:
         raise Sg24Error("Wrong tags (tag ids separated by commas)") from None
     if not ids:
         raise Sg24Error("Field tags is required")
+    if not all(fits_int64(i) for i in ids):
+        raise Sg24Error("Tag not found")
     return ids
 
 
@@ -472,6 +478,17 @@ async def getdevicestatus(core: Core, p: Params) -> dict[str, Any]:
 
 
 # --- anything else under /getdata/ ------------------------------------------------------
+
+
+def problem(p: Problem) -> Answer:
+    """SmsGateway24's words for what no method answered: an unknown method (any path or
+    verb it does not serve) is 404 ``Unknown method``; a crash is 500; the rest, like
+    every refusal of the provider, HTTP 200 with ``error: 1``."""
+    if p.status in (404, 405):
+        return Answer({"error": 1, "message": UNKNOWN_METHOD}, status_code=404)
+    if p.status >= 500:
+        return Answer({"error": 1, "message": p.message}, status_code=p.status)
+    return Answer({"error": 1, "message": p.message})
 
 
 @router.api_route("/getdata/{name}", methods=["GET", "POST"], include_in_schema=False)
