@@ -45,3 +45,22 @@ def test_a_part_that_fails_to_import_fails_the_start() -> None:
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert run.returncode == 1
     assert "ModuleNotFoundError: import of postino.native_api halted" in run.stderr
+
+
+async def test_the_metrics_listener_counts_what_the_hot_path_writes(client, core, alice) -> None:  # noqa: ANN001
+    from .sg24.conftest import register_phone
+
+    phone = await register_phone(core, alice.id)
+
+    def accepted(text: str) -> float:
+        name = 'postino_messages_accepted_total{channel="sms"}'
+        line = next((ln for ln in text.splitlines() if ln.startswith(name + " ")), None)
+        return float(line.split()[-1]) if line else 0.0
+
+    before = accepted((await client.get("/metrics")).text)
+    for n in range(3):
+        answer = await client.get(
+            "/getdata/addsms", params={"token": alice.sg24_token, "sendto": f"+39349123456{n}", "body": "x", "device_id": phone}
+        )
+        assert answer.json()["error"] == 0
+    assert accepted((await client.get("/metrics")).text) - before == 3

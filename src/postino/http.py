@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +26,35 @@ def _default(value: Any) -> Any:
     if isinstance(value, Decimal):
         return str(value)
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def strings(value: Any) -> Iterator[str]:
+    """Every string in decoded JSON (or form fields), keys included, at any depth."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            yield item
+        elif isinstance(item, dict):
+            stack.extend(item)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+
+
+def is_utf8(text: str) -> bool:
+    """False for a string JSON built from a lone surrogate escape (``"\\ud800"``): no UTF-8."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def storable(value: Any) -> bool:
+    """Whether every string in ``value`` is text a database can store: UTF-8, and no NUL
+    (PostgreSQL's text holds none)."""
+    return all("\x00" not in text and is_utf8(text) for text in strings(value))
 
 
 INT64_MIN = -(2**63)

@@ -53,8 +53,8 @@ class Listeners:
     - ``received(unit, account_id, ids)``: inbound messages stored (born ``received``,
       they make no move);
     - ``offline(unit, devices)``: phones first noticed silent;
-    - ``stored(drafts, states)``: outgoing messages written, called once they committed
-      (plain functions: counters, no I/O).
+    - ``stored(drafts, states)``: outgoing messages written, called as they are written,
+      on the thread that writes them (plain functions: counters, no I/O).
     """
 
     transition: list[Callable[..., Awaitable[None]]] = field(default_factory=list)

@@ -41,7 +41,7 @@ def basic_credentials(value: str) -> tuple[str, str]:
     except (binascii.Error, UnicodeDecodeError, ValueError) as exc:  # ValueError: characters that are no ASCII
         raise ApiError(401, "Malformed Basic credentials") from exc
     login, sep, password = decoded.partition(":")
-    if not sep:
+    if not sep or "\x00" in login:  # no login holds a NUL (PostgreSQL could not even look it up)
         raise ApiError(401, "Malformed Basic credentials")
     return login, password
 

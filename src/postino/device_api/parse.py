@@ -8,6 +8,7 @@ from typing import Any
 import orjson
 from fastapi import Request
 
+from ..http import strings
 from .errors import ApiError
 
 
@@ -19,9 +20,12 @@ async def read_json(request: Request, *, empty: Any = ...) -> Any:
             return empty
         raise ApiError(400, "Request body is empty: a JSON document is expected")
     try:
-        return orjson.loads(body)
+        data = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise ApiError(400, f"Invalid JSON: {exc}") from exc
+    if b"\\u0000" in body and any("\x00" in text for text in strings(data)):  # PostgreSQL stores no NUL in text
+        raise ApiError(400, "Invalid JSON: text may not hold a NUL character (\\u0000)")
+    return data
 
 
 def optional_str(data: dict, key: str, *, max_len: int = 500) -> str | None:

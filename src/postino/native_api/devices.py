@@ -8,7 +8,7 @@ phone at once (``SettingsUpdated`` on its event stream).
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from ..core.devices import devices, presence
 from ..core.devices.devices import Device
@@ -26,6 +26,13 @@ class DeviceChange(BaseModel, extra="forbid"):
     name: str | None = Field(default=None, max_length=200)
     delay_between_sms: int | None = Field(default=None, ge=0, le=MAX_DELAY, description="Seconds between two sends.")
     delay_between_request: int | None = Field(default=None, ge=0, le=MAX_DELAY, description="Seconds between polls.")
+
+    @field_validator("name")
+    @classmethod
+    def _storable(cls, value: str | None) -> str | None:
+        if value is not None and "\x00" in value:  # PostgreSQL stores no NUL in text
+            raise ValueError("name may not hold a NUL character")
+        return value
 
 
 def _public(device: Device, offline_after: int) -> dict:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -34,6 +34,8 @@ MAX_BODY = 10_000
 ReceivedListener = Callable[[Unit, int, list[int]], Awaitable[None]]
 """``fn(unit, account_id, ids)`` (``Core.listeners.received``), in the transaction storing inbound
 messages: they are born ``received`` (no lifecycle move), so transition listeners never see them."""
+StoredListener = Callable[[Sequence[Any], Sequence[str]], None]
+"""``fn(drafts, states)`` (``Core.listeners.stored``): counts what was written, on the writer's thread."""
 
 
 @dataclass
@@ -182,18 +184,23 @@ def store(
     debit: bool = True,
     refund_on_failure: bool = False,
     seq_start: int = 0,
+    stored: Sequence[StoredListener] = (),
 ) -> tuple[list[int], dict[str, Decimal]]:
     """Debit, then write the messages and their first events: one plain-connection step.
 
     Both ``submit`` (through ``run_sync``) and the group-commit writer run it, so the
-    rows are written one way only. Returns the new ids in draft order and the cost.
+    rows are written one way only. ``stored`` (``Core.listeners.stored``) hear of them
+    here, off the event loop. Returns the new ids in draft order and the cost.
     """
     account = plan.account
     cost = plan.cost() if charge and debit else {}
     for product, amount in cost.items():
         billing.debit_sync(conn, account.id, product, amount, enforce=account.credit_enforced, batch_id=batch_id)
     rows = _rows(plan, batch_id=batch_id, charge=charge, refund_on_failure=refund_on_failure, seq_start=seq_start)
-    return _insert(conn, rows, plan.states), cost
+    ids = _insert(conn, rows, plan.states)
+    for fn in stored:
+        fn(plan.drafts, plan.states)
+    return ids, cost
 
 
 def _rows(
@@ -304,6 +311,7 @@ async def submit(
             debit=not hold,
             refund_on_failure=refund_on_failure,
             seq_start=seq_start,
+            stored=unit.core.listeners.stored,
         )
     )
     states = accepted_plan.states
@@ -311,8 +319,6 @@ async def submit(
     if received:
         for listener in unit.core.listeners.received:
             await listener(unit, account.id, received)
-    if unit.core.listeners.stored:
-        unit.after_commit(lambda: _announce_stored(unit.core, accepted_plan))
     _wake_devices(unit, accepted_plan.woken())
     return Accepted(ids=ids, batch_id=batch_id, cost=cost, states=states)
 
@@ -348,44 +354,40 @@ async def accept(
         if credential_id is not None:
             credentials.check_live(conn, credential_id)
         batch_id = _open_batch_sync(conn, account.id, batch_kind, accepted_plan.at) if batch_kind else None
-        ids, cost = store(conn, accepted_plan, batch_id=batch_id)
+        ids, cost = store(conn, accepted_plan, batch_id=batch_id, stored=stored)
         return batch_id, ids, cost
 
-    merge = None if batch_kind else Merge("messages.accept", (accepted_plan, credential_id), _accept_many)
+    stored = core.listeners.stored
+    merge = None if batch_kind else Merge("messages.accept", (accepted_plan, credential_id, stored), _accept_many)
     batch_id, ids, cost = await core.db.writer.run(work, merge)
-    _announce_stored(core, accepted_plan)
     for device_id in accepted_plan.woken():
         core.notifier.publish(("device", device_id), "MessageEnqueued")
     return Accepted(ids=ids, batch_id=batch_id, cost=cost, states=accepted_plan.states)
 
 
-def _announce_stored(core: Core, accepted: Plan) -> None:
-    """Tell the ``stored`` listeners (the metrics) what one accept wrote."""
-    for fn in core.listeners.stored:
-        fn(accepted.drafts, accepted.states)
-
-
 def _accept_many(
-    conn: Connection, entries: list[tuple[Plan, int | None]]
+    conn: Connection, entries: list[tuple[Plan, int | None, Sequence[StoredListener]]]
 ) -> list[tuple[None, list[int], dict[str, Decimal]]]:
     """Concurrent ``accept`` calls written together: one debit per account, one multi-row insert.
 
     Any error (a revoked credential, credit short for the sum) makes the writer roll this
     back and run each ``accept`` alone, where it meets its own error.
     """
-    for credential_id in {c for _, c in entries if c is not None}:
+    for credential_id in {c for _, c, _ in entries if c is not None}:
         credentials.check_live(conn, credential_id)
-    costs = [p.cost() for p, _ in entries]
-    billing.debit_many(conn, [(p.account.id, p.account.credit_enforced, cost) for (p, _), cost in zip(entries, costs)])
+    costs = [p.cost() for p, _, _ in entries]
+    billing.debit_many(conn, [(p.account.id, p.account.credit_enforced, cost) for (p, _, _), cost in zip(entries, costs)])
     rows: list[dict[str, Any]] = []
     states: list[str] = []
-    for p, _ in entries:
+    for p, _, _ in entries:
         rows += _rows(p, batch_id=None)
         states += p.states
     ids = _insert(conn, rows, states)
     results = []
     start = 0
-    for (p, _), cost in zip(entries, costs):
+    for (p, _, stored), cost in zip(entries, costs):
+        for fn in stored:
+            fn(p.drafts, p.states)
         results.append((None, ids[start : start + len(p.drafts)], cost))
         start += len(p.drafts)
     return results

@@ -50,6 +50,8 @@ async def manager(unit: Unit, request: Request) -> tuple[int, Credential | None]
         email, _, password = base64.b64decode(value, validate=True).decode("utf-8").partition(":")
     except (binascii.Error, UnicodeDecodeError, ValueError):  # ValueError: characters that are no ASCII
         raise ApiError(401, UNAUTHORIZED, "Malformed Basic credentials") from None
+    if "\x00" in email:  # no login holds one (PostgreSQL could not even look it up)
+        raise ApiError(401, UNAUTHORIZED, "Malformed Basic credentials")
     try:
         account = await accounts.authenticate(unit, email, password)
     except AuthError as exc:

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from ...core.errors import InvalidInput
 from ...core.messages import numbers
-from ...http import fits_int64
+from ...http import fits_int64, storable
 from .errors import INVALID_BODY, INVALID_PARAMETER, MISSING_PARAMETER, ApiError
 
 MAX_RECIPIENTS = 100_000
@@ -48,28 +48,9 @@ def json_body(raw: bytes) -> dict:
         value = _form(text)
     if not isinstance(value, dict):
         raise ApiError(400, INVALID_BODY, "The body must be a JSON object")
-    if "\\u" in text and not utf8_text(value):
-        raise ApiError(400, INVALID_BODY, "The body is no UTF-8 text: it escapes a lone surrogate (\\ud800)")
+    if ("\\u" in text or "%00" in text or "\x00" in text) and not storable(value):
+        raise ApiError(400, INVALID_BODY, "The body holds text no database can store (a NUL or a lone surrogate)")
     return value
-
-
-def utf8_text(value: Any) -> bool:
-    """Whether every string in decoded JSON is text UTF-8 can carry: JSON may escape a lone
-    surrogate (``"\\ud800"``), which no database, log or answer can store."""
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            try:
-                item.encode("utf-8")
-            except UnicodeEncodeError:
-                return False
-        elif isinstance(item, dict):
-            stack.extend(item)
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-    return True
 
 
 def _form(text: str) -> dict:

@@ -9,8 +9,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from . import actions, tokens
-from .endpoint import MANAGE, run
-from .errors import DELETE_ID_REQUIRED
+from .endpoint import MANAGE, Answer, Context, run
+from .errors import DELETE_ID_REQUIRED, NOT_FOUND, ApiError
 from .render import envelope
 
 router = APIRouter(tags=["MessaggiSMS"])
@@ -129,9 +129,16 @@ async def get_recipients(request: Request, id: str) -> Response:  # noqa: A002
     return await run(request, lambda ctx: actions.recipients(ctx, id), scope="messages:read")
 
 
+async def _recipient(ctx: Context, public_id: str, number: str) -> Answer:
+    if "\x00" in number:  # no number holds a NUL (PostgreSQL could not even look it up)
+        await actions.find(ctx, public_id)
+        raise ApiError(404, NOT_FOUND, "No recipient found")
+    return await actions.recipient(ctx, public_id, number)
+
+
 @route("GET", "/messages/{id}/recipients/{number}/", "One recipient of a message (number as sent, URL-encoded)")
 async def get_recipient(request: Request, id: str, number: str) -> Response:  # noqa: A002
-    return await run(request, lambda ctx: actions.recipient(ctx, id, number), scope="messages:read")
+    return await run(request, lambda ctx: _recipient(ctx, id, number), scope="messages:read")
 
 
 @route("POST", "/tokens/", "Create a bearer token (HTTP Basic email:password, or a token with tokens:manage)", _TOKEN_BODY)

@@ -13,6 +13,7 @@ from typing import Any
 
 from fastapi import Request
 
+from ...http import is_utf8, strings
 from .render import Invalid
 
 LIST_FIELDS = ("phone_numbers",)
@@ -27,20 +28,17 @@ def _loads(raw: str | bytes) -> Any:
     lone surrogate (``"\\ud800"``), which no database, log or answer can store. (The JSON
     API's pydantic models refuse those themselves.)"""
     data = json.loads(raw)
-    stack = [data]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            try:
-                item.encode("utf-8")
-            except UnicodeEncodeError:
-                raise ValueError("a lone surrogate escape is no text") from None
-        elif isinstance(item, dict):
-            stack.extend(item)
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
+    if not all(is_utf8(text) for text in strings(data)):
+        raise ValueError("a lone surrogate escape is no text")
     return data
+
+
+def _storable(body: dict[str, Any]) -> dict[str, Any]:
+    """``body``, refused (422) when a field holds a NUL character: PostgreSQL stores none."""
+    for key, value in body.items():
+        if any("\x00" in text for text in strings(value)):
+            raise Invalid([{"loc": ["body", key], "msg": "Text may not hold a NUL character", "type": "string_type"}])
+    return body
 
 
 def _content_type(request: Request) -> str:
@@ -72,7 +70,7 @@ async def json_api_body(request: Request) -> dict[str, Any]:
                 body[key] = items
             elif values:
                 body[key] = values[-1]
-        return body
+        return _storable(body)
     raw = await request.body()
     if not raw.strip():
         return {}
@@ -84,7 +82,7 @@ async def json_api_body(request: Request) -> dict[str, Any]:
         raise Invalid([{"loc": ["body", 0], "msg": "JSON decode error: nested too deep", "type": "json_invalid"}]) from None
     if not isinstance(data, dict):
         raise Invalid([{"loc": ["body"], "msg": "Input should be a valid dictionary", "type": "dict_type"}])
-    return data
+    return _storable(data)
 
 
 async def v3_params(request: Request) -> dict[str, str]:
@@ -106,4 +104,6 @@ async def v3_params(request: Request) -> dict[str, str]:
             if not isinstance(data, dict):
                 raise Malformed()
             params.update({str(k).lower(): "" if v is None else str(v) for k, v in data.items()})
+    if any("\x00" in value for value in params.values()):  # PostgreSQL stores no NUL in text
+        raise Malformed()
     return params

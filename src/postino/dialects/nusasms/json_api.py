@@ -223,8 +223,10 @@ async def send_media(request: Request, who: Caller = Depends(caller)) -> JSONRes
 
 @router.get("/whatsapp/status/{ref_no}", summary="Message Info")
 async def message_status(ref_no: str, request: Request, who: Caller = Depends(caller)) -> JSONResponse:
-    async with request.app.state.core.reader() as unit:
-        row = await references.find(unit, who.account.id, ref_no)
+    row = None
+    if "\x00" not in ref_no:  # no reference holds a NUL (PostgreSQL could not even look it up)
+        async with request.app.state.core.reader() as unit:
+            row = await references.find(unit, who.account.id, ref_no)
     if row is None or row.direction != "out":
         raise NusaError(404, "Message not found")
     extra = row.extra or {}

@@ -31,6 +31,9 @@ class Params:
     def __init__(self, values: dict[str, Any] | None = None, files: dict[str, UploadFile] | None = None) -> None:
         self.values = values or {}
         self.files = files or {}
+        for name, value in self.values.items():
+            if isinstance(value, str) and "\x00" in value:  # PostgreSQL stores no NUL in text
+                raise Sg24Error(f"Field {name} holds a NUL character")
 
     @classmethod
     def of(cls, mapping: dict[str, Any]) -> "Params":

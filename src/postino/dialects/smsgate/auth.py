@@ -42,8 +42,10 @@ async def caller(unit: Unit, request: Request) -> Caller:
         if scheme == "basic":
             try:
                 login, _, password = base64.b64decode(value, validate=True).decode("utf-8").partition(":")
-            except (binascii.Error, UnicodeDecodeError):
+            except (binascii.Error, UnicodeDecodeError, ValueError):  # ValueError: characters that are no ASCII
                 raise ApiError(401, "malformed Basic credentials") from None
+            if "\x00" in login:  # no login holds a NUL (PostgreSQL could not even look it up)
+                raise ApiError(401, "malformed Basic credentials")
             account = await accounts.authenticate(unit, login, password)
             return Caller(account.id, None)
         if not jwt_tokens.looks_like_jwt(value):
