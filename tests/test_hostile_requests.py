@@ -6,6 +6,7 @@ unchecked; the answer must be the dialect's own refusal and nothing may be store
 
 from __future__ import annotations
 
+import httpx
 import pytest
 import pytest_asyncio
 from sqlalchemy import func, select
@@ -249,6 +250,29 @@ async def test_phone_api_wrong_method_or_path(client, verb, path, status) -> Non
     answer = await client.request(verb, path)
     assert answer.status_code == status
     assert set(answer.json()) == {"message"}
+
+
+@pytest.mark.parametrize(
+    ("path", "check"),
+    [
+        ("/getdata/addsms", lambda b: b == {"error": 1, "message": "Request body too large"}),
+        ("/messages/", lambda b: b["success"] is False and b["error"] == 413),
+        ("/nusasms_api/1.0/whatsapp/message", lambda b: b["error"] is True and b["error_code"] == 413),
+        ("/api/v1/webhooks", lambda b: b["error"]["code"] == "too_large"),
+        ("/api/mobile/v1/message", lambda b: set(b) == {"message"}),
+        ("/3rdparty/v1/messages", lambda b: set(b) >= {"message"}),
+    ],
+)
+async def test_a_body_over_the_cap_is_refused_in_each_apis_words(settings, core, path, check) -> None:  # noqa: ANN001
+    from postino.app import create_app
+
+    settings.max_body_bytes = 1024
+    app = create_app(settings, core)
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as c:
+            answer = await c.post(path, content=b"x" * 2048, headers={"content-type": "application/json"})
+    assert answer.status_code == 413
+    assert check(answer.json())
 
 
 # --- 10. what conformance checks and real clients found ---------------------------------

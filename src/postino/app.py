@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import gc
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -24,23 +24,29 @@ from .core.net import media as media_store
 from .core.service import Core
 from .db.migrate import upgrade
 from .dispatch import scheduler
-from .http import JSONResponse
+from .http import ErrorFormat, JSONResponse, Problem
 from .settings import Settings
 
 log = logging.getLogger("postino")
 
 class BodyLimit:
-    """Refuse request bodies over the cap before anything reads them (413)."""
+    """Refuse request bodies over the cap before anything reads them (413), in the words of
+    the API the path belongs to (``http_errors``)."""
 
-    def __init__(self, app, max_bytes: int) -> None:  # noqa: ANN001
+    def __init__(self, app, max_bytes: int, formats: Sequence[ErrorFormat] = ()) -> None:  # noqa: ANN001
         self.app = app
         self.max_bytes = max_bytes
+        self.formats = formats
 
     async def __call__(self, scope, receive, send) -> None:  # noqa: ANN001
         if scope["type"] == "http":
             for name, value in scope.get("headers", ()):
                 if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
-                    response = PlainTextResponse("Request body too large", status_code=413)
+                    fmt = http_errors.format_for(self.formats, scope["path"])
+                    if fmt is None:
+                        response = PlainTextResponse("Request body too large", status_code=413)
+                    else:
+                        response = fmt.render(Problem(413, "Request body too large"))
                     await response(scope, receive, send)
                     return
         await self.app(scope, receive, send)
@@ -194,8 +200,9 @@ def create_app(settings: Settings | None = None, core: Core | None = None) -> Po
             app.include_router(dialect.router)
         dialect.install(app)
 
-    http_errors.install(app, [fmt for part in (*wiring.DIALECTS, *wiring.APIS) for fmt in part.ERRORS])
+    formats = [fmt for part in (*wiring.DIALECTS, *wiring.APIS) for fmt in part.ERRORS]
+    http_errors.install(app, formats)
     if settings.fail_paths:
         app.add_middleware(http_errors.FaultInjection, paths=settings.fail_paths)
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, formats=formats)
     return app

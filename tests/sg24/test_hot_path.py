@@ -144,4 +144,4 @@ async def test_addsms_body_over_the_cap_is_refused_even_without_a_length(setting
             answer = await c.post("/getdata/addsms", content=chunks(),
                                   headers={"content-type": "application/x-www-form-urlencoded"})
     assert answer.status_code == 413
-    assert answer.text == "Request body too large"
+    assert answer.json() == {"error": 1, "message": "Request body too large"}

@@ -25,7 +25,6 @@ log = logging.getLogger("postino.sg24")
 
 PREFIX = "/getdata/"
 _JSON = [(b"content-type", b"application/json")]
-_TEXT = [(b"content-type", b"text/plain; charset=utf-8")]
 
 
 class TooLarge(Exception):
@@ -55,7 +54,7 @@ def route(core: Core, max_body_bytes: int, handler: Handler) -> Any:
         try:
             body = await _body(receive, max_body_bytes) if (has_body or method == "POST") else b""
         except TooLarge:
-            await _send(send, 413, b"Request body too large", _TEXT)
+            await _send(send, 413, orjson.dumps({"error": 1, "message": "Request body too large"}), _JSON)
             return
         try:
             try:
