@@ -71,6 +71,10 @@ def test_cli_refuses_bad_input_clearly(settings: Settings) -> None:
     dup = run_cli("accounts", "create", "--email", "b@example.com", "--password", "password-b", *_db_args(settings),
                   check=False)
     assert dup.returncode == 1 and "already exists" in dup.stderr
+    for zone in ("Mars/Olympus", "America"):  # "America" is a folder of zones, not one
+        odd = run_cli("accounts", "create", "--email", "c@example.com", "--password", "password-c", "--timezone", zone,
+                      *_db_args(settings), check=False)
+        assert odd.returncode == 1 and "Unknown time zone" in odd.stderr
     bad = run_cli("accounts", "topup", "--email", "b@example.com", "--product", "gold", "--amount", "1",
                   *_db_args(settings), check=False)
     assert bad.returncode == 1 and "Unknown product" in bad.stderr

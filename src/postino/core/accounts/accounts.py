@@ -59,7 +59,7 @@ def _row_to_account(row) -> Account:  # noqa: ANN001
 def check_timezone(tz: str) -> str:
     try:
         ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:  # "America" is a folder of zones: OSError
         raise InvalidInput(f"Unknown time zone {tz!r}", field="timezone") from exc
     return tz
 
