@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import figures, loadgen, services
+from . import campaign, figures, loadgen, services
 
 
 def machine() -> str:
@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--soak-minutes", type=float, default=30.0)
     parser.add_argument("--rows", type=int, help="Messages loaded for figure 5 (default 1,000,000).")
     parser.add_argument("--seconds", type=float, help="Length of each load run (default 10, --quick 5).")
-    parser.add_argument("--only", default="1,2,3,4,5,6", help="Figures to run, e.g. 1,6.")
+    parser.add_argument("--only", default="1,2,3,4,5,6,7", help="Figures to run, e.g. 1,6.")
     parser.add_argument("--keep", action="store_true", help="Keep the temporary folder (logs, database).")
     args = parser.parse_args(argv)
     only = {int(x) for x in args.only.split(",") if x.strip()}
@@ -80,11 +80,13 @@ def main(argv: list[str] | None = None) -> int:
         if 3 in only:
             result += figures.phones(env)
         if 4 in only:
-            result += figures.smpp()
+            result += figures.smpp(env)
         if 5 in only and span is not None:
             result += figures.history(env, history["sg24_token"], history_devices, span)
         if 6 in only:
             result += figures.rss(env, args.soak_minutes if args.soak else 0)
+        if 7 in only:
+            result += campaign.figure(env)
     finally:
         server.stop()
         bare.stop()

@@ -64,8 +64,11 @@ def run(
     content_type: str = "application/x-www-form-urlencoded",
     delay_ms: float = 0,
     timeout: int = 10,
+    authorization: str | None = None,
 ) -> Result:
     env = {**os.environ, "BENCH_METHOD": method, "BENCH_CTYPE": content_type, "BENCH_DELAY_MS": str(int(delay_ms))}
+    if authorization is not None:
+        env["BENCH_AUTH"] = authorization
     if body is not None:
         env["BENCH_BODY"] = body
     if body_file is not None:

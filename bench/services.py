@@ -110,7 +110,9 @@ def serve(data_dir: Path, logs: Path) -> Process:
     port = free_port()
     return Process(
         [PYTHON, "-m", "postino.cli", "serve", "--port", str(port), "--data-dir", str(data_dir)],
-        logs / f"serve-{port}.log", port, "/health", env={"POSTINO_LOG_LEVEL": "warning"},
+        logs / f"serve-{port}.log", port, "/health",
+        # figure 4's SMSC listens on loopback: the operator allows it, as one allows a carrier's private network
+        env={"POSTINO_LOG_LEVEL": "warning", "POSTINO_ALLOWED_PRIVATE_NETWORKS": "127.0.0.0/8"},
     )
 
 
@@ -126,3 +128,48 @@ def simulate(server_url: str, token: str, phones: int, workdir: Path) -> subproc
          "--poll-every", "30s"],
         stdout=open(workdir / "simulator.log", "ab"), stderr=subprocess.STDOUT,
     )
+
+
+def smsc(logs: Path) -> tuple[subprocess.Popen, int]:
+    """``postino smsc simulate`` on a free port: immediate receipts, every message delivered."""
+    log_path = logs / "smsc.log"
+    out = open(log_path, "ab")  # noqa: SIM115 - lives as long as the process
+    proc = subprocess.Popen(
+        [PYTHON, "-m", "postino.cli", "smsc", "simulate", "--port", "0", "--system-id", "bench", "--password", "bench1"],
+        stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+    )
+    found: list[int] = []
+
+    def listening() -> bool:
+        for line in log_path.read_text().splitlines():
+            if line.startswith("listening on "):
+                found.append(int(line.rsplit(":", 1)[1]))
+                return True
+        return False
+
+    wait_until(listening, 20, "the SMSC simulator")
+    return proc, found[0]
+
+
+def queue_for_connector(data_dir: Path, account_id: int, connector_name: str, count: int) -> None:
+    """``count`` messages queued for a connector in one transaction, straight through core:
+    figure 4 measures the connector, not an API's accept path."""
+    from postino.core.accounts import accounts
+    from postino.core.messages import messages
+    from postino.core.routing import connectors
+    from postino.core.service import Core
+    from postino.settings import Settings
+
+    async def work() -> None:
+        core = Core(Settings(data_dir=data_dir))
+        try:
+            async with core.unit() as unit:
+                account = await accounts.get(unit, account_id)
+                record = await connectors.by_name(unit, account_id, connector_name)
+                drafts = [messages.Draft(recipient=f"+39347{i:07d}", body="Codice 123456", sender="Bench",
+                                         connector_id=record.id) for i in range(count)]
+                await messages.submit(unit, account, drafts)
+        finally:
+            await core.db.dispose()
+
+    asyncio.run(work())

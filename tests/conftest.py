@@ -37,6 +37,29 @@ def pytest_report_header(config) -> str:  # noqa: ANN001
     return f"postino database engine: {ENGINE}" + (f" ({PG_SERVER})" if PG_SERVER else "")
 
 
+DATABASE_FIXTURES = frozenset({"database_url", "db_factory"})
+
+
+def pytest_collection_modifyitems(config, items) -> None:  # noqa: ANN001
+    """On the PostgreSQL run, leave out the tests that use no database (codecs, parsers,
+    CLI runs on their own SQLite folder): the SQLite run has run them, and the engine
+    changes nothing for them. They show as "deselected" in the summary."""
+    if not PG_SERVER:
+        return
+    engine_free = [item for item in items if not DATABASE_FIXTURES & set(getattr(item, "fixturenames", ()))]
+    if engine_free:
+        config.hook.pytest_deselected(items=engine_free)
+        dropped = set(engine_free)
+        items[:] = [item for item in items if item not in dropped]
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # noqa: ANN001
+    if PG_SERVER:
+        terminalreporter.write_line(
+            "postino: tests that use no database were deselected here: the SQLite run runs them"
+        )
+
+
 def _pg(url: str, name: str) -> str:
     base = url.rsplit("/", 1)[0]
     return f"{base}/{name}"

@@ -13,6 +13,7 @@ import pytest_asyncio
 from sqlalchemy import select
 
 from postino.core.accounts import sealed
+from postino.core.routing import connectors
 from postino.core.devices import devices
 from postino.core.events import app_webhooks, webhooks
 from postino.core.service import Core
@@ -63,6 +64,8 @@ async def test_rotate_reencrypts_everything_the_old_key_then_fails_the_new_one_w
         await webhooks.emit(unit, alice.id, "campaign.finished", {"n": 1})
         phone, _token = await devices.register(unit, alice.id, name="pixel")
         app_key = await app_webhooks.signing_key(unit, alice.id, create=True)  # kept in the account's settings
+        carrier = await connectors.add(unit, alice.id, name="carrier", kind="smpp", config={"host": "smsc.example.com"},
+                                       secrets={"password": "smpp-pw"})  # fmt: skip
     phone_key = phone.webhook_key
     new_file = tmp_path / "new-key"
     new_file.write_text(NEW_KEY + "\n")
@@ -74,7 +77,8 @@ async def test_rotate_reencrypts_everything_the_old_key_then_fails_the_new_one_w
     assert report == {
         "old_key_id": old.key_id,
         "new_key_id": new.key_id,
-        "reencrypted": {"webhook secrets": 1, "outbox signing secrets": 1, "phone signing keys": 1, "accounts.settings": 1},
+        "reencrypted": {"webhook secrets": 1, "outbox signing secrets": 1, "phone signing keys": 1,
+                        "connector secrets": 1, "accounts.settings": 1},
     }
     for shown in (done.stdout, done.stderr):
         for secret in (settings.secret_key, NEW_KEY, SECRET, phone_key):
@@ -93,6 +97,8 @@ async def test_rotate_reencrypts_everything_the_old_key_then_fails_the_new_one_w
         assert await app_webhooks.signing_key(unit, alice.id) == app_key
         assert (await webhooks.get(unit, alice.id, hook.id)).secret == SECRET
         assert (await devices.get(unit, alice.id, phone.id)).webhook_key == phone_key
+        record = await connectors.get(unit, alice.id, carrier.id)
+        assert record.secrets(sealed.for_settings(with_new_key.settings)) == {"password": "smpp-pw"}
     (taken,) = await claim(with_new_key, 10, Counter())
     body, headers = build_request(taken)
     assert headers["X-Postino-Signature"] == sign(SECRET, headers["X-Postino-Timestamp"], body)

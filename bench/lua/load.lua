@@ -15,6 +15,9 @@ end
 
 wrk.method = method
 wrk.headers["Content-Type"] = ctype
+if os.getenv("BENCH_AUTH") then
+  wrk.headers["Authorization"] = os.getenv("BENCH_AUTH")
+end
 if os.getenv("BENCH_BODY_FILE") then
   wrk.body = slurp(os.getenv("BENCH_BODY_FILE"))
 elseif os.getenv("BENCH_BODY") then

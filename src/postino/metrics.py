@@ -6,11 +6,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from sqlalchemy import func, select
 
 from .core.messages import lifecycle
 from .core.service import Core, Unit
 from .db.tables import messages
+from .dispatch import connectors as connector_workers
 
 registry = CollectorRegistry()
 transitions = Counter(
@@ -20,6 +22,39 @@ accepted = Counter(
     "postino_messages_accepted_total", "Outgoing messages accepted (counted when written)", ["channel"], registry=registry
 )
 by_state = Gauge("postino_messages", "Messages currently in each state", ["state"], registry=registry)
+
+BIND_STATES = ("down", "binding", "bound")
+
+
+class ConnectorCollector:
+    """The connectors this process serves, read at scrape time from their runners."""
+
+    def collect(self):  # noqa: ANN201 - the prometheus_client collector protocol
+        labels = ["connector", "account"]
+        bind = GaugeMetricFamily("postino_connector_bound", "1 for the connector's bind state", labels=[*labels, "state"])
+        window = GaugeMetricFamily("postino_connector_window_in_use", "Submits awaiting an answer", labels=labels)
+        depth = GaugeMetricFamily("postino_connector_queue_depth", "Messages queued for the connector", labels=labels)
+        submitted = CounterMetricFamily("postino_connector_submitted", "Parts the carrier answered", labels=labels)
+        errors = CounterMetricFamily("postino_connector_errors", "Refusals by carrier status", labels=[*labels, "code"])
+        receipts = CounterMetricFamily("postino_connector_receipts", "Receipts by match", labels=[*labels, "matched"])
+        inbound = CounterMetricFamily("postino_connector_inbound", "Inbound messages (parts)", labels=labels)
+        for runner in connector_workers.served():
+            stats = runner.stats()
+            name = [runner.record.name, str(runner.record.account_id)]
+            for state in BIND_STATES:
+                bind.add_metric([*name, state], 1.0 if stats.get("bind_state") == state else 0.0)
+            window.add_metric(name, float(stats.get("window_in_use") or 0))
+            depth.add_metric(name, float(stats.get("queue_depth") or 0))
+            submitted.add_metric(name, float(stats.get("submitted") or 0))
+            for code, n in sorted((stats.get("errors") or {}).items()):
+                errors.add_metric([*name, str(code)], float(n))
+            receipts.add_metric([*name, "yes"], float(stats.get("receipts_matched") or 0))
+            receipts.add_metric([*name, "no"], float(stats.get("receipts_unmatched") or 0))
+            inbound.add_metric(name, float(stats.get("inbound") or 0))
+        yield from (bind, window, depth, submitted, errors, receipts, inbound)
+
+
+registry.register(ConnectorCollector())  # type: ignore[arg-type]
 
 
 def count_stored(drafts: Sequence[Any], states: Sequence[str]) -> None:

@@ -54,9 +54,16 @@ class Settings(BaseSettings):
     the data dir when empty."""
     lease_seconds: int = 300
     """How long a phone or connector may hold a message without confirming it."""
+    connector_lease_seconds: int = 60
+    """How long a connector's worker holds a claimed message without renewing (it renews
+    what it is still sending every few seconds): after a node dies, its messages go back
+    to the queue this much later."""
     offline_after_seconds: int = 120
     """A device silent this long is shown offline."""
     scheduler_interval: float = 1.0
+    campaign_batch: int = Field(default=5000, ge=1, le=100_000)
+    """Contacts a campaign reads (and messages it writes) per transaction: a crash loses at
+    most one such page of work, and each holds SQLite's write lock for that long."""
     allow_private_urls: bool = False
     """Allow outgoing HTTP (callbacks, media_url) to loopback/private addresses (never link-local or metadata)."""
     allowed_private_networks: Annotated[list[str], NoDecode] = Field(default_factory=list)

@@ -12,15 +12,16 @@ from types import ModuleType
 
 from . import device_api, metrics, native_api
 from .core.accounts import refunds, sandbox
-from .core.contacts import campaigns
+from .core.contacts import campaigns, optouts
 from .core.devices import presence
 from .core.events import webhooks
-from .core.messages import queue, reports
+from .core.messages import carriers, queue, reports
 from .core.service import Core
 from .dialects import messaggisms, nusasms, sg24, smsgate
 from .dialects.messaggisms import callbacks as messaggisms_callbacks
 from .dialects.smsgate import callbacks as smsgate_callbacks
-from .dispatch import outbox
+from .dispatch import connectors, outbox
+from .dispatch import campaigns as campaigns_worker
 from .dispatch.scheduler import Job
 from .dispatch.workers import Worker
 from .settings import Settings
@@ -42,7 +43,11 @@ def install_listeners(core: Core) -> Core:
         smsgate_callbacks.announce,  # SMS Gate sms:* webhooks, in the phone app's envelope
         metrics.count_moves,
     ]
-    core.listeners.received[:] = [webhooks.announce_received, smsgate_callbacks.announce_received]
+    core.listeners.received[:] = [
+        webhooks.announce_received,
+        smsgate_callbacks.announce_received,
+        optouts.hear_inbound,  # stop / start keywords change the account's opt-out list
+    ]
     core.listeners.offline[:] = [webhooks.announce_offline]
     core.listeners.stored[:] = [metrics.count_stored]
     return core
@@ -61,8 +66,10 @@ def jobs(settings: Settings) -> list[tuple[str, Job]]:
         ("expire_overdue", queue.expire_overdue),
         ("notice_offline_devices", presence.notice_offline),
         ("start_due_campaigns", campaigns.start_due_campaigns),
+        ("release_campaigns", campaigns.release_campaigns),  # paced campaigns, inside their send window
         ("finish_campaigns", campaigns.finish_campaigns),
         ("outbox_prune", outbox.prune),
+        ("match_waiting_receipts", carriers.match_waiting_receipts),
     ]
     if settings.sandbox or settings.demo:
         found.append(("nusasms_sandbox", sandbox.simulate))
@@ -71,4 +78,4 @@ def jobs(settings: Settings) -> list[tuple[str, Job]]:
 
 def workers(settings: Settings) -> list[tuple[str, Worker]]:
     """Long-running loops of a worker process (besides the scheduler)."""
-    return [("outbox", outbox.run)]
+    return [("outbox", outbox.run), ("campaigns", campaigns_worker.run), ("connectors", connectors.run)]

@@ -94,7 +94,7 @@ async def test_savepaket_later_is_started_by_the_scheduler(client, core, alice, 
     assert {e["pakettitle"] for e in listed["smss"].values()} == {"Tomorrow"}
     async with core.reader() as unit:
         state = await unit.conn.scalar(select(campaigns.c.state).where(campaigns.c.id == answer["paket_id"]))
-    assert state == "started"
+    assert state == "running"
 
 
 async def test_savepaket_refuses_foreign_tags_and_stores_nothing(client, core, alice, bob, phone) -> None:
@@ -133,7 +133,7 @@ async def test_core_contacts_functions(core, alice, phone) -> None:
         woken = await campaign_service.start_due_campaigns(unit, now=utcnow() + timedelta(hours=2))
         assert woken == {phone}
         started = await campaign_service.get_campaign(unit, alice.id, campaign.id)
-        assert started.state == "started" and started.batch_id is not None
+        assert started.state == "running" and started.batch_id is not None
         bodies = (await unit.conn.execute(select(messages.c.body).where(messages.c.batch_id == started.batch_id))).all()
         assert len(bodies) == 2
         # Started once only.

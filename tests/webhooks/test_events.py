@@ -45,7 +45,8 @@ async def test_campaign_finished_is_announced_once_every_message_is_done(core, a
     events = await _events(core, alice.id)
     assert [e for e, _ in events] == ["campaign.finished"]
     data = events[0][1]["data"]
-    assert data == {"campaign_id": campaign.id, "title": "Saldi", "contacts": 3, "delivered": 2, "failed": 1}
+    assert data == {"campaign_id": campaign.id, "title": "Saldi", "contacts": 3, "delivered": 2, "failed": 1,
+                    "total": 3, "sent": 0, "canceled": 0, "opted_out": 0, "duplicates_skipped": 0}
     async with core.reader() as unit:
         assert (await campaigns.get_campaign(unit, alice.id, campaign.id)).state == "finished"
 

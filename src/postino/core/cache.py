@@ -105,3 +105,8 @@ class Caches:
         self.credentials: TTLCache = TTLCache()  # secret hash -> Credential
         self.accounts: TTLCache = TTLCache()  # account id -> Account
         self.devices: TTLCache = TTLCache()  # (account id, device id) or ("token", token hash) -> Device
+        self.routes: TTLCache = TTLCache()  # account id -> its routes, in order
+        self.connectors: TTLCache = TTLCache(ttl=1.0)  # account id -> {id: Connector}: up/down is seen within a second
+        self.route_turns: dict[int, dict[int, int]] = {}
+        """Per route, each connector's running score of the smooth weighted round robin
+        (``routing.routes.pick``): process-local, as exact splits need no coordination."""

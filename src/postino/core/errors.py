@@ -49,3 +49,9 @@ class NoRoute(DomainError):
 
 class RateLimited(DomainError):
     code = "rate_limited"
+
+
+class OptedOut(DomainError):
+    """A single send to a number on the account's opt-out list, refused by ``optout_policy`` ``all``."""
+
+    code = "opted_out"

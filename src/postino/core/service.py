@@ -85,6 +85,9 @@ class _ConnectionNow:
     async def exec_driver_sql(self, statement: str, parameters: Any = None, **kwargs: Any) -> Any:
         return self.sync_connection.exec_driver_sql(statement, parameters, **kwargs)
 
+    async def run_sync(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        return fn(self.sync_connection, *args, **kwargs)
+
 
 def _finish_now(coro: Coroutine[Any, Any, T]) -> T:
     """Run ``coro`` to its end in one step, or raise ``_WouldSuspend`` if it has to wait."""

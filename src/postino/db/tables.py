@@ -141,6 +141,7 @@ messages = Table(
     Column("device_id", ForeignKey("devices.id", ondelete="SET NULL"), nullable=True),
     Column("slot", Integer, nullable=True),
     Column("connector", String(64), nullable=True),
+    Column("connector_id", BigInteger, nullable=True),  # the connector a routed message waits for
     Column("recipient", String(64), nullable=False),  # normalised (E.164 where possible)
     Column("recipient_raw", String(128), nullable=False, default=""),  # as the user sent it
     Column("sender", String(64), nullable=False, default=""),
@@ -196,6 +197,18 @@ messages = Table(
         "ix_messages_account_device_history", "account_id", "device_id", "created_at", "id", "state", "reason", "slot"
     ),
     Index("ix_messages_account_state_history", "account_id", "state", "created_at", "id", "slot", "reason"),
+    # A connector's claim, like ``ix_messages_queue`` for a phone; partial, so messages for
+    # phones (connector_id NULL) cost the send path nothing.
+    Index(
+        "ix_messages_connector_queue",
+        "connector_id",
+        "state",
+        "urgent",
+        "priority",
+        "id",
+        sqlite_where=text("connector_id IS NOT NULL"),
+        postgresql_where=text("connector_id IS NOT NULL"),
+    ),
 )
 
 message_events = Table(
@@ -231,6 +244,10 @@ contacts = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     UniqueConstraint("tag_id", "phone"),
+    # A campaign reads a list in id order, a few thousand at a time (keyset pages).
+    Index("ix_contacts_tag_id", "tag_id", "id"),
+    # "Which lists hold this number", and searches by number across the account.
+    Index("ix_contacts_account_phone", "account_id", "phone"),
 )
 
 campaigns = Table(
@@ -245,13 +262,72 @@ campaigns = Table(
     Column("channel", String(16), nullable=False, default="sms"),
     Column("tag_ids", JSON, nullable=False, default=list),
     Column("send_at", UTCDateTime, nullable=False),
-    Column("state", String(16), nullable=False, default="scheduled"),  # scheduled | started | finished
+    Column("state", String(16), nullable=False, default="scheduled"),  # see core/contacts/campaigns.py, STATES
     Column("batch_id", ForeignKey("batches.id", ondelete="SET NULL"), nullable=True),
     Column("contacts", Integer, nullable=False, default=0),
     Column("created_at", UTCDateTime, nullable=False),
+    # Migration 0008 says why each of these is kept:
+    Column("window_start", Integer, nullable=True),  # minutes after midnight, account's time zone
+    Column("window_end", Integer, nullable=True),
+    Column("pace", Integer, nullable=True),  # messages per minute; None = as fast as the queue takes them
+    Column("options", JSON, nullable=False, default=dict),  # sender, urgent, force_unicode, extra of each message
+    Column("cursor_list", Integer, nullable=False, default=0),
+    Column("cursor_contact", BigInteger, nullable=False, default=0),
+    Column("expanded_at", UTCDateTime, nullable=True),
+    Column("written", Integer, nullable=False, default=0),
+    Column("released", Integer, nullable=False, default=0),
+    Column("released_seq", Integer, nullable=False, default=0),
+    Column("done_seq", Integer, nullable=False, default=0),
+    Column("opted_out", Integer, nullable=False, default=0),
+    Column("duplicates_skipped", Integer, nullable=False, default=0),
+    Column("pace_tokens", Float, nullable=False, default=0.0),
+    Column("paced_at", UTCDateTime, nullable=True),
+    Column("error", String(500), nullable=True),
+    Column("started_at", UTCDateTime, nullable=True),
+    Column("finished_at", UTCDateTime, nullable=True),
+    Column("updated_at", UTCDateTime, nullable=True),
     Index("ix_campaigns_state_send_at", "state", "send_at"),
     # History pages join each message to the campaign of its batch.
     Index("ix_campaigns_batch", "batch_id"),
+    Index("ix_campaigns_account", "account_id", "id"),
+)
+
+campaign_recipients = Table(
+    "campaign_recipients",  # who a campaign reached: the key that makes a phone get one message
+    metadata,
+    Column("campaign_id", ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True),
+    Column("phone", String(64), primary_key=True),
+    Column("contact_id", BigInteger, nullable=True),  # the entry whose name and fields filled the body
+    Column("seq", Integer, nullable=True),  # its message: (campaign's batch_id, seq), indexed; None: opted out
+)
+
+optouts = Table(
+    "optouts",  # numbers an account may not message in campaigns (nor at all with optout_policy "all")
+    metadata,
+    Column("account_id", ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True),
+    Column("phone", String(64), primary_key=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("channel", String(16), nullable=False, default=""),  # sms | whatsapp | rcs; "" when an operator added it
+    Column("source", String(16), nullable=False),  # keyword | operator | api
+    Column("keyword", String(32), nullable=True),
+    Column("message_id", BigInteger, nullable=True),  # the inbound message that asked
+    Column("actor", String(320), nullable=False, default=""),  # who, when not the number itself
+)
+
+optout_events = Table(
+    "optout_events",  # every change of the list, kept and exportable
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("account_id", ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("phone", String(64), nullable=False),
+    Column("action", String(8), nullable=False),  # out | in
+    Column("at", UTCDateTime, nullable=False),
+    Column("channel", String(16), nullable=False, default=""),
+    Column("source", String(16), nullable=False),
+    Column("keyword", String(32), nullable=True),
+    Column("message_id", BigInteger, nullable=True),
+    Column("actor", String(320), nullable=False, default=""),
+    Index("ix_optout_events_account", "account_id", "id"),
 )
 
 media = Table(
@@ -343,4 +419,83 @@ quota_marks = Table(
     Column("key", String(32), nullable=False),  # what was used, e.g. "realtime"
     Column("at", UTCDateTime, nullable=False),
     Index("ix_quota_marks_account_key_at", "account_id", "key", "at"),
+)
+
+connectors = Table(
+    "connectors",  # what an account sends through besides its phones (migration 0007 says why each column)
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("account_id", ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(64), nullable=False),
+    Column("kind", String(24), nullable=False),  # smpp | whatsapp_cloud | simulator
+    Column("config", JSON, nullable=False, default=dict),  # host, port, window, tps … (no secrets)
+    Column("secrets", String(4000), nullable=False, default=""),  # JSON of the secrets, sealed
+    Column("state", String(16), nullable=False, default="down"),  # down | binding | bound, as last reported
+    Column("state_detail", String(200), nullable=False, default=""),
+    Column("up_until", UTCDateTime, nullable=True),  # the serving node renews it while bound
+    Column("queue_depth", Integer, nullable=False, default=0),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("account_id", "name"),
+)
+
+routes = Table(
+    "routes",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("account_id", ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("prefixes", JSON, nullable=False, default=list),  # E.164 prefixes without '+'; [] = any
+    Column("otp", Boolean, nullable=False, default=False),  # only messages flagged OTP
+    Column("slot", Integer, nullable=True),  # serves SG24 ``sim`` N instead of a phone's slot
+    Column("targets", JSON, nullable=False, default=list),  # [{"connector_id", "weight"}]
+    Column("fallback_channel", String(16), nullable=True),
+    Column("fallback_after", Integer, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_routes_account_position", "account_id", "position"),
+)
+
+smsc_ids = Table(
+    "smsc_ids",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("connector_id", ForeignKey("connectors.id", ondelete="CASCADE"), nullable=False),
+    Column("key", String(80), nullable=False),  # the id normalised (case-folded, no leading zeros)
+    Column("raw", String(80), nullable=False),  # as submit_sm_resp gave it
+    Column("message_id", ForeignKey("messages.id", ondelete="CASCADE"), nullable=False),
+    Column("part", Integer, nullable=False),
+    Column("parts", Integer, nullable=False),
+    Column("state", String(16), nullable=True),  # the part's receipt, once one came
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_smsc_ids_connector_key", "connector_id", "key"),
+    Index("ix_smsc_ids_message", "message_id"),
+)
+
+smsc_receipts = Table(
+    "smsc_receipts",  # receipts that arrived before their id was stored
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("connector_id", ForeignKey("connectors.id", ondelete="CASCADE"), nullable=False),
+    Column("key", String(80), nullable=False),
+    Column("forms", String(250), nullable=False, default=""),  # every form its id may take, space-separated
+    Column("stat", String(16), nullable=False),
+    Column("error", String(64), nullable=False, default=""),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_smsc_receipts_connector_key", "connector_id", "key"),
+)
+
+inbound_parts = Table(
+    "inbound_parts",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("connector_id", ForeignKey("connectors.id", ondelete="CASCADE"), nullable=False),
+    Column("source", String(64), nullable=False),
+    Column("destination", String(64), nullable=False),
+    Column("ref", Integer, nullable=False),
+    Column("total", Integer, nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("connector_id", "source", "ref", "seq"),
 )

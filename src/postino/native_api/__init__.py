@@ -7,13 +7,23 @@ tokens the MessaggiSMS dialect uses; each account sees only its own objects.
 from fastapi import APIRouter
 
 from ..http import ErrorFormat
+from .campaigns import router as _campaigns
 from .common import problem
+from .connectors import router as _connectors
+from .contacts import router as _contacts
 from .devices import router as _devices
+from .lists import router as _lists
+from .optouts import router as _optouts
 from .webhooks import router as _webhooks
 
 router = APIRouter()
 router.include_router(_webhooks)
 router.include_router(_devices)
+router.include_router(_connectors)
+router.include_router(_lists)
+router.include_router(_contacts)
+router.include_router(_campaigns)
+router.include_router(_optouts)
 
 ERRORS = (ErrorFormat(("/api/v1",), problem),)
 

@@ -8,11 +8,11 @@ from fastapi import Header
 
 from ..core.accounts import credentials
 from ..core.accounts.credentials import Credential
-from ..core.errors import AuthError, DomainError, Forbidden, NotFound
+from ..core.errors import AuthError, Conflict, DomainError, Forbidden, NotFound
 from ..core.service import Core
 from ..http import JSONResponse, Problem, fits_int64
 
-_STATUS = {AuthError: 401, Forbidden: 403, NotFound: 404}
+_STATUS = {AuthError: 401, Forbidden: 403, NotFound: 404, Conflict: 409}
 
 
 def error(exc: DomainError) -> JSONResponse:

@@ -21,7 +21,7 @@ from . import secrets
 
 KINDS = ("sg24", "bearer", "api_key", "device_registration", "jwt", "jwt_refresh")
 """``jwt``/``jwt_refresh``: signed access and refresh tokens (``jwt_tokens``); their scope names are the issuer's."""
-SCOPES = ("messages:read", "messages:write", "messages:delete", "tokens:manage")
+SCOPES = ("messages:read", "messages:write", "messages:delete", "tokens:manage", "connectors:read", "connectors:write")
 
 
 @dataclass(frozen=True)

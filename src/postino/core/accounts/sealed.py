@@ -45,7 +45,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import Column, Table, bindparam, select, text, update
 
-from ...db.tables import accounts, devices, outbox, webhooks
+from ...db.tables import accounts, connectors, devices, outbox, webhooks
 
 if TYPE_CHECKING:
     from ...settings import Settings
@@ -179,6 +179,7 @@ COLUMNS: Sequence[SealedColumn] = (
     SealedColumn("webhook secrets", webhooks, webhooks.c.secret),
     SealedColumn("outbox signing secrets", outbox, outbox.c.secret),
     SealedColumn("phone signing keys", devices, devices.c.webhook_key),
+    SealedColumn("connector secrets", connectors, connectors.c.secrets),
 )
 """Every column whose values are sealed. ``''`` and NULL mean "no secret" and stay as they are."""
 

@@ -85,3 +85,30 @@ async def receive(
     )
     accepted = await messages.submit(unit, account, [draft], charge=False)
     return Received(accepted.ids[0], device.account_id, device.id, who, body or "", slot, received_at)
+
+
+async def receive_from_connector(
+    unit: Unit, account_id: int, connector_id: int, *, sender: str, body: str, recipient: str, channel: str = "sms"
+) -> int:
+    """Store what a connector (an SMSC) delivered to the account; the new message's id.
+
+    Stored like a phone's inbound SMS (same columns, same listeners), with the connector
+    in place of the phone; the number or sender name it was sent to is ``extra.to``.
+    """
+    account = await accounts.get(unit, account_id)
+    try:
+        who = normalise(sender, account.country)
+    except InvalidInput:
+        who = sender.strip()[:64]
+    draft = messages.Draft(
+        recipient=who,
+        recipient_raw=sender[:128],
+        body=body,
+        sender=who,
+        channel=channel,
+        connector_id=connector_id,
+        extra={"to": recipient},
+        state=lifecycle.RECEIVED,
+    )
+    accepted = await messages.submit(unit, account, [draft], charge=False)
+    return accepted.ids[0]

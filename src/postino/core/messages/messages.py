@@ -23,7 +23,7 @@ from ..accounts import billing, credentials
 from ..accounts.accounts import Account
 from ..clock import utcnow
 from ..errors import InvalidInput, NotFound
-from ..routing import default as routing
+from ..routing import plan as routing
 from ..service import Core, Unit
 from . import lifecycle
 from .segments import count as count_segments
@@ -48,6 +48,7 @@ class Draft:
     channel: str = "sms"
     device_id: int | None = None
     slot: int | None = None
+    connector_id: int | None = None
     sender: str = ""
     media_url: str | None = None
     urgent: bool = False
@@ -140,15 +141,18 @@ class Plan:
         return dict(cost)
 
     def unrouted(self) -> dict[str, list[int]]:
-        """Indexes of drafts that name no phone and go to the queue now, by channel."""
-        found: dict[str, list[int]] = defaultdict(list)
-        for index, (draft, state) in enumerate(zip(self.drafts, self.states)):
-            if draft.device_id is None and state == lifecycle.QUEUED:
-                found[draft.channel].append(index)
-        return found
+        """Indexes of drafts that name no phone nor connector and go to the queue now."""
+        return [
+            index
+            for index, (draft, state) in enumerate(zip(self.drafts, self.states))
+            if draft.device_id is None and draft.connector_id is None and state == lifecycle.QUEUED
+        ]
 
     def woken(self) -> set[int]:
         return {d.device_id for d, s in zip(self.drafts, self.states) if s == lifecycle.QUEUED and d.device_id}
+
+    def woken_connectors(self) -> set[int]:
+        return {d.connector_id for d, s in zip(self.drafts, self.states) if s == lifecycle.QUEUED and d.connector_id}
 
 
 def plan(account: Account, drafts: list[Draft], *, hold: bool = False) -> Plan:
@@ -224,6 +228,7 @@ def _rows(
                 "channel": draft.channel,
                 "device_id": draft.device_id,
                 "slot": draft.slot,
+                "connector_id": draft.connector_id,
                 "recipient": draft.recipient,
                 "recipient_raw": draft.recipient_raw or draft.recipient,
                 "sender": draft.sender,
@@ -271,7 +276,7 @@ def _insert(conn: Connection, rows: list[dict[str, Any]], states: list[str]) -> 
 
 
 _MESSAGE_COLUMNS = (
-    "account_id", "batch_id", "direction", "channel", "device_id", "slot", "recipient", "recipient_raw", "sender",
+    "account_id", "batch_id", "direction", "channel", "device_id", "slot", "connector_id", "recipient", "recipient_raw", "sender",
     "body", "media_url", "encoding", "segments", "state", "urgent", "priority", "due_at", "valid_until",
     "customer_id", "price", "product", "fields", "extra", "seq", "created_at", "updated_at",
 )  # fmt: skip
@@ -320,15 +325,21 @@ async def submit(
         for listener in unit.core.listeners.received:
             await listener(unit, account.id, received)
     _wake_devices(unit, accepted_plan.woken())
+    _wake_connectors(unit, accepted_plan.woken_connectors())
     return Accepted(ids=ids, batch_id=batch_id, cost=cost, states=states)
 
 
 async def _route(unit: Unit, accepted: Plan) -> None:
-    """Give a phone to what names none and is going to the queue now."""
-    for channel, indexes in accepted.unrouted().items():
-        for index, target in zip(indexes, await routing.plan(unit, accepted.account.id, channel, len(indexes))):
-            accepted.drafts[index].device_id = target.device_id
-            accepted.drafts[index].slot = target.slot
+    """Give a phone or a connector to what names neither and is going to the queue now."""
+    indexes = accepted.unrouted()
+    if not indexes:
+        return
+    drafts = accepted.drafts
+    wants = [routing.Want(drafts[i].channel, drafts[i].recipient, drafts[i].urgent) for i in indexes]
+    for index, target in zip(indexes, await routing.plan(unit, accepted.account.id, wants)):
+        drafts[index].device_id = target.device_id
+        drafts[index].slot = target.slot
+        drafts[index].connector_id = target.connector_id
 
 
 async def accept(
@@ -362,6 +373,8 @@ async def accept(
     batch_id, ids, cost = await core.db.writer.run(work, merge)
     for device_id in accepted_plan.woken():
         core.notifier.publish(("device", device_id), "MessageEnqueued")
+    for connector_id in accepted_plan.woken_connectors():
+        core.notifier.publish(("connector", connector_id), "MessageEnqueued")
     return Accepted(ids=ids, batch_id=batch_id, cost=cost, states=accepted_plan.states)
 
 
@@ -409,6 +422,13 @@ def _wake_devices(unit: Unit, device_ids: set[int]) -> None:
         unit.after_commit(lambda d=device_id: notifier.publish(("device", d), "MessageEnqueued"))
 
 
+def _wake_connectors(unit: Unit, connector_ids: set[int]) -> None:
+    """The worker serving a connector hears that work waits (a hint: it also polls)."""
+    notifier = unit.core.notifier
+    for connector_id in connector_ids:
+        unit.after_commit(lambda c=connector_id: notifier.publish(("connector", c), "MessageEnqueued"))
+
+
 async def release(unit: Unit, account: Account, batch_id: int, *, charge: bool = True) -> list[int]:
     """Close an open transaction: its drafts go to the queue (or schedule), charged now."""
     rows = (
@@ -432,20 +452,29 @@ async def release(unit: Unit, account: Account, batch_id: int, *, charge: bool =
             await billing.debit(unit, account.id, product, amount, enforce=account.credit_enforced, batch_id=batch_id)
     due = [r for r in rows if r.due_at is not None and r.due_at > now]
     ready = [r for r in rows if not (r.due_at is not None and r.due_at > now)]
-    unrouted = [r for r in ready if r.device_id is None]
-    targets = await routing.plan(unit, account.id, unrouted[0].channel, len(unrouted)) if unrouted else []
-    for row, target in zip(unrouted, targets):
-        await unit.conn.execute(
-            update(messages).where(messages.c.id == row.id).values(device_id=target.device_id, slot=target.slot)
-        )
+    unrouted = [r for r in ready if r.device_id is None and r.connector_id is None]
+    wants = [routing.Want(r.channel, r.recipient, r.urgent) for r in unrouted]
+    targets = await routing.plan(unit, account.id, wants) if unrouted else []
+    await set_targets(unit, [r.id for r in unrouted], targets)
     for row in rows:
         if charge:
             await unit.conn.execute(update(messages).where(messages.c.id == row.id).values(price=prices[row.id]))
     await lifecycle.move(unit, [r.id for r in due], lifecycle.SCHEDULED)
     await lifecycle.move(unit, [r.id for r in ready], lifecycle.QUEUED)
-    device_ids = {r.device_id for r in ready if r.device_id} | {t.device_id for t in targets}
+    device_ids = {r.device_id for r in ready if r.device_id} | {t.device_id for t in targets if t.device_id}
     _wake_devices(unit, device_ids)
+    _wake_connectors(unit, {t.connector_id for t in targets if t.connector_id})
     return [r.id for r in rows]
+
+
+async def set_targets(unit: Unit, ids: Sequence[int], targets: Sequence[Any]) -> None:
+    """Write where routing sent each message (a phone's slot or a connector)."""
+    for message_id, target in zip(ids, targets):
+        await unit.conn.execute(
+            update(messages)
+            .where(messages.c.id == message_id)
+            .values(device_id=target.device_id, slot=target.slot, connector_id=target.connector_id)
+        )
 
 
 async def get(unit: Unit, account_id: int, message_id: int) -> Any:

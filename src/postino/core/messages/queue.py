@@ -13,12 +13,12 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, func, select, update
 
 from ...db.tables import messages
 from ..clock import utcnow
 from ..errors import NoRoute
-from ..routing import default as routing
+from ..routing import plan as routing
 from ..service import Unit
 from . import lifecycle
 
@@ -74,19 +74,9 @@ async def claim_fresh(
     if limit <= 0:
         return []
     stmt = _for_device(select(messages), device_id, lifecycle.QUEUED, slots).order_by(*QUEUE_ORDER).limit(limit)
-    if unit.is_postgres:
-        stmt = stmt.with_for_update(skip_locked=True)
-    rows = (await unit.conn.execute(stmt)).all()
+    rows, taken, lease_until = await _lease(unit, stmt, lease_seconds)
     if not rows:
         return []
-    lease_until = utcnow() + timedelta(seconds=lease_seconds or unit.settings.lease_seconds)
-    moved = await lifecycle.move(
-        unit,
-        [r.id for r in rows],
-        lifecycle.ASSIGNED,
-        values={"lease_until": lease_until, "attempts": messages.c.attempts + 1},
-    )
-    taken = {m.id: m for m in moved}
     leased = _leased_row(rows[0]._fields)
     changed = {"state": lifecycle.ASSIGNED, "lease_until": lease_until}
     return [
@@ -94,6 +84,27 @@ async def claim_fresh(
         for r in rows
         if r.id in taken
     ]
+
+
+async def _lease(unit: Unit, stmt: Any, lease_seconds: int | None) -> tuple[list[Any], dict[int, Any], datetime]:
+    """Read the queued rows ``stmt`` selects (skipping locked ones on PostgreSQL) and lease them now.
+
+    Returns the rows read, the moves by id (a row another claim moved first is missing),
+    and the lease's end.
+    """
+    if unit.is_postgres:
+        stmt = stmt.with_for_update(skip_locked=True)
+    rows = (await unit.conn.execute(stmt)).all()
+    lease_until = utcnow() + timedelta(seconds=lease_seconds or unit.settings.lease_seconds)
+    if not rows:
+        return [], {}, lease_until
+    moved = await lifecycle.move(
+        unit,
+        [r.id for r in rows],
+        lifecycle.ASSIGNED,
+        values={"lease_until": lease_until, "attempts": messages.c.attempts + 1},
+    )
+    return list(rows), {m.id: m for m in moved}, lease_until
 
 
 @lru_cache(maxsize=4)
@@ -160,33 +171,73 @@ async def promote_due(unit: Unit, now: datetime | None = None) -> set[int]:
     """Scheduled messages whose time has come enter the queue; returns devices to wake."""
     now = now or utcnow()
     stmt = (
-        select(messages.c.id, messages.c.account_id, messages.c.device_id, messages.c.channel)
+        select(messages.c.id)
         .where(messages.c.state == lifecycle.SCHEDULED, messages.c.due_at <= now)
         .limit(5000)
     )
     if unit.is_postgres:
         stmt = stmt.with_for_update(skip_locked=True)
-    rows = (await unit.conn.execute(stmt)).all()
-    unrouted: dict[tuple[int, str], list[int]] = {}
+    return await enter_queue(unit, list((await unit.conn.execute(stmt)).scalars()))
+
+
+async def enter_queue(unit: Unit, ids: list[int]) -> set[int]:
+    """Messages waiting (scheduled, draft) go to the queue now; returns devices to wake.
+
+    Those that name no phone or connector are routed first; what no route can take
+    fails ``rejected`` at once (``reason`` rejected, error "no route") instead of waiting
+    for ever. Connectors that got work hear of it after the commit.
+    """
+    if not ids:
+        return set()
+    rows = (
+        await unit.conn.execute(
+            select(
+                messages.c.id, messages.c.account_id, messages.c.device_id, messages.c.connector_id,
+                messages.c.channel, messages.c.recipient, messages.c.urgent,
+            ).where(messages.c.id.in_(ids))
+        )
+    ).all()  # fmt: skip
+    unrouted: dict[int, list[Any]] = {}
     for r in rows:
-        if r.device_id is None:
-            unrouted.setdefault((r.account_id, r.channel), []).append(r.id)
-    rejected: list[int] = []
-    for (account_id, channel), ids in unrouted.items():
+        if r.device_id is None and r.connector_id is None:
+            unrouted.setdefault(r.account_id, []).append(r)
+    rejected: set[int] = set()
+    woken_connectors: set[int] = set()
+    for account_id, waiting in unrouted.items():
+        wants = [routing.Want(r.channel, r.recipient, r.urgent) for r in waiting]
         try:
-            targets = await routing.plan(unit, account_id, channel, len(ids))
+            targets = await routing.plan(unit, account_id, wants)
         except NoRoute:
-            rejected.extend(ids)
-            continue
-        for mid, target in zip(ids, targets):
+            targets = await _one_by_one(unit, account_id, wants)
+        for r, target in zip(waiting, targets):
+            if target is None:
+                rejected.add(r.id)
+                continue
             await unit.conn.execute(
-                update(messages).where(messages.c.id == mid).values(device_id=target.device_id, slot=target.slot)
+                update(messages)
+                .where(messages.c.id == r.id)
+                .values(device_id=target.device_id, slot=target.slot, connector_id=target.connector_id)
             )
-    if rejected:
-        await lifecycle.move(unit, rejected, lifecycle.FAILED, reason="rejected", error="no route")
-    ready = [r.id for r in rows if r.id not in set(rejected)]
-    moved = await lifecycle.move(unit, ready, lifecycle.QUEUED)
-    return {m.device_id for m in moved if m.device_id}
+            if target.connector_id:
+                woken_connectors.add(target.connector_id)
+    moved = await lifecycle.move(unit, [r.id for r in rows], lifecycle.QUEUED)
+    if rejected:  # failed from the queue: a waiting message cannot fail before it is queued
+        await lifecycle.move(unit, sorted(rejected), lifecycle.FAILED, reason="rejected", error="no route")
+    notifier = unit.core.notifier
+    for connector_id in woken_connectors:
+        unit.after_commit(lambda c=connector_id: notifier.publish(("connector", c), "MessageEnqueued"))
+    return {m.device_id for m in moved if m.device_id and m.id not in rejected}
+
+
+async def _one_by_one(unit: Unit, account_id: int, wants: list[routing.Want]) -> list[Any]:
+    """Route each message alone, so one that no route takes does not hold back the others."""
+    found: list[Any] = []
+    for want in wants:
+        try:
+            found.append((await routing.plan(unit, account_id, [want]))[0])
+        except NoRoute:
+            found.append(None)
+    return found
 
 
 async def expire_overdue(unit: Unit, now: datetime | None = None) -> int:
@@ -204,3 +255,40 @@ async def expire_overdue(unit: Unit, now: datetime | None = None) -> int:
     ids = list((await unit.conn.execute(stmt)).scalars())
     moved = await lifecycle.move(unit, ids, lifecycle.EXPIRED, reason="timeout", detail="validity ended")
     return len(moved)
+
+
+async def claim_for_connector(unit: Unit, connector_id: int, *, limit: int, lease_seconds: int | None = None) -> list[Any]:
+    """Up to ``limit`` queued messages of a connector, in queue order, leased to it now.
+
+    A connector's worker calls this: on PostgreSQL several nodes serving one connector
+    skip each other's rows (``SKIP LOCKED``); on SQLite the claim runs in the group
+    writer. A lease that runs out (the node died mid-submit) puts the message back in
+    the queue, as for a phone.
+    """
+    if limit <= 0:
+        return []
+    stmt = (
+        select(messages)
+        .where(messages.c.connector_id == connector_id, messages.c.state == lifecycle.QUEUED)
+        .order_by(*QUEUE_ORDER)
+        .limit(limit)
+    )
+    rows, taken, _ = await _lease(unit, stmt, lease_seconds)
+    return [r for r in rows if r.id in taken]
+
+
+async def queued_for_connector(unit: Unit, connector_id: int) -> int:
+    """How many messages wait for the connector (its queue depth)."""
+    return int(
+        await unit.conn.scalar(
+            select(func.count())
+            .select_from(messages)
+            .where(messages.c.connector_id == connector_id, messages.c.state == lifecycle.QUEUED)
+        )
+    )
+
+
+async def renew_leases(unit: Unit, ids: Sequence[int], seconds: int) -> None:
+    """A connector still working on these messages keeps them (a slow, throttled carrier)."""
+    if ids:
+        await _renew(unit, list(ids), utcnow() + timedelta(seconds=seconds))

@@ -81,4 +81,24 @@ def _count(text: str, force_unicode: bool) -> Segments:
     if units <= single:
         return Segments(encoding, 1, units, single, single - units)
     parts = -(-units // multi)
+    wide = len(text) != units  # some characters take two units: a cut may not fall inside one
+    if wide:
+        parts, last = _cut_parts(text, encoding, multi)
+        return Segments(encoding, parts, units, multi, multi - last)
     return Segments(encoding, parts, units, multi, parts * multi - units)
+
+
+def _cut_parts(text: str, encoding: str, per_part: int) -> tuple[int, int]:
+    """Parts and units in the last one, cutting as the wire does: an escape pair (GSM
+    extension characters) or a surrogate pair (UCS-2) stays whole, so the part it would
+    straddle ends one unit short."""
+    parts, used = 1, 0
+    for char in text:
+        if encoding == "gsm":
+            width = 1 if char in _BASIC else len(char.encode("gsm03.38"))
+        else:
+            width = 2 if ord(char) > 0xFFFF else 1
+        if used + width > per_part:
+            parts, used = parts + 1, 0
+        used += width
+    return parts, used

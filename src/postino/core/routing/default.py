@@ -18,8 +18,11 @@ from ..service import Unit
 
 @dataclass(frozen=True)
 class Target:
-    device_id: int
-    slot: int
+    """Where one message goes: a phone's slot, or a connector (``routing.routes``)."""
+
+    device_id: int | None
+    slot: int | None
+    connector_id: int | None = None
 
 
 async def plan(

@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from ...core.accounts import billing, quotas
+from ...core.contacts import optouts
 from ...core.errors import Conflict, CreditExpired, InsufficientCredit
 from ...core.messages import batches, messages
 from ...core.messages.segments import count as count_segments
@@ -80,6 +81,16 @@ def _drafts(recipients: list[parse.Recipient], data: dict) -> list[messages.Draf
     ]
 
 
+async def _without_opted_out(
+    ctx: Context, valid: list[parse.Recipient], invalid: list[str]
+) -> tuple[list[parse.Recipient], list[str]]:
+    """Recipients the account's ``optout_policy`` refuses are listed with the invalid ones (as sent)."""
+    refused = await optouts.refused(ctx.unit, ctx.account, [r.e164 for r in valid])
+    if not refused:
+        return valid, invalid
+    return [r for r in valid if r.e164 not in refused], invalid + [r.raw for r in valid if r.e164 in refused]
+
+
 async def _insufficient(ctx: Context, drafts: list[messages.Draft], exc: Exception) -> ApiError:
     if isinstance(exc, CreditExpired):
         return ApiError(402, NOT_ENOUGH_CREDIT, "Credit expired")
@@ -136,7 +147,7 @@ async def create(ctx: Context) -> Answer:
     sender = parse.sender(payload.get("sender"))
     if payload.get("recipients") is None:
         raise ApiError(422, MISSING_PARAMETER, "missing 'recipients' parameter")
-    valid, invalid = parse.recipients(payload["recipients"])
+    valid, invalid = await _without_opted_out(ctx, *parse.recipients(payload["recipients"]))
     priority = parse.priority(payload.get("priority"))
     test = parse.flag(payload, "test")
     transaction = parse.flag(payload, "transaction")
@@ -178,7 +189,7 @@ async def _update_open(ctx: Context, batch: Any, payload: dict) -> None:
     data["options"] = parse.options(payload.get("options"), ctx.account.zone, data.get("options"))
     await _check_callback(ctx, data["options"], payload.get("options"))
     if payload.get("recipients") is not None:
-        valid, invalid = parse.recipients(payload["recipients"])
+        valid, invalid = await _without_opted_out(ctx, *parse.recipients(payload["recipients"]))
         data["invalid"] = list(data.get("invalid", [])) + invalid
         if valid:
             seq = await batches.count_messages(ctx.unit, batch.id)

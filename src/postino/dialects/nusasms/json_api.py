@@ -16,6 +16,7 @@ from ...core.accounts.accounts import Account
 from ...core.accounts.credentials import Credential
 from ...core.accounts.ratelimit import limiter_for
 from ...core.clock import utcnow
+from ...core.contacts import optouts
 from ...core.errors import AuthError, CreditExpired, InsufficientCredit, InvalidInput, NoRoute
 from ...core.events import outbox, webhooks
 from ...core.messages import lifecycle, messages, numbers, references
@@ -114,6 +115,10 @@ async def _send(
     """
     core = request.app.state.core
     recipient = _destination(who.account, params)
+    if not params.is_group and optouts.policy(who.account) == "all":
+        async with core.reader() as unit:
+            if await optouts.refused(unit, who.account, [recipient]):
+                raise NusaError(422, optouts.REFUSAL)
     valid_until = utcnow() + timedelta(seconds=params.timeout) if params.timeout else None
     extra = _report_extra(who.account, {"is_group": params.is_group, **extra})
     try:

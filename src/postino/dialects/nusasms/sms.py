@@ -19,7 +19,7 @@ from sqlalchemy.exc import DBAPIError
 from ...core.accounts import accounts, billing
 from ...core.accounts.accounts import Account
 from ...core.clock import utcnow
-from ...core.contacts import contacts
+from ...core.contacts import campaigns, contacts, optouts
 from ...core.errors import AuthError, CreditExpired, DomainError, InsufficientCredit, InvalidInput, NoRoute
 from ...core.messages import messages, numbers, policy, references
 from ...core.net import guard
@@ -261,6 +261,12 @@ async def _plain(request: Request, params: dict[str, str], raw_numbers: list[str
                     ),
                 )
             )  # fmt: skip
+        refused = await optouts.refused(unit, account, [d.recipient for _, d in drafts])
+        if refused:  # the account refuses single sends to opted-out numbers (optout_policy "all")
+            for index, draft in drafts:
+                if draft.recipient in refused:
+                    results[index]["status"] = REJECTED
+            drafts = [(index, draft) for index, draft in drafts if draft.recipient not in refused]
         if drafts:
             accepted = await messages.submit(unit, account, [d for _, d in drafts])
             for (index, _draft), message_id in zip(drafts, accepted.ids):
@@ -304,22 +310,17 @@ async def _group(request: Request, params: dict[str, str], group: str, output: s
     if not group:
         raise Refusal(GROUP_MISSING)
     policy.check_otp(account, text, otp=otp)
-    extra = {"report_url": push_url, "report_format": "nusasms"} if push_url else None
+    extra = {"report_url": push_url, "report_format": "nusasms"} if push_url else {}
     async with request.app.state.core.unit() as unit:
         tag = await contacts.find_tag_by_title(unit, account.id, group)
-        members = await contacts.contacts_of_tags(unit, account.id, [tag.id]) if tag else []
-        if not members:
+        if tag is None or not await contacts.count_contacts_of_tags(unit, account.id, [tag.id]):
             raise Refusal(GROUP_MISSING)
-        batch_id = await messages.open_batch(unit, account.id, "group_send", title=group, state="closed")
-        name = _campaign_name(batch_id)
-        drafts = [
-            messages.Draft(
-                recipient=m.phone, body=text, sender=sender, urgent=otp, force_unicode=force_unicode,
-                extra=dict(extra) if extra else None,
-            )
-            for m in members
-        ]  # fmt: skip
-        await messages.submit(unit, account, drafts, batch_id=batch_id)
+        # A campaign that starts now: its numbers are written a page at a time (opted-out ones skipped).
+        campaign, _woken = await campaigns.create_campaign(
+            unit, account.id, title=group, body=text, tag_ids=[tag.id], device_id=None,
+            options={"sender": sender, "urgent": otp, "force_unicode": force_unicode, "extra": extra},
+        )  # fmt: skip
+        name = _campaign_name(campaign.batch_id)
     return v3([{"status": OK, "campaign_name": name, "group": group}], output)
 
 

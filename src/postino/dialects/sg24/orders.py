@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from ...core.accounts.accounts import Account
+from ...core.contacts import optouts
 from ...core.devices import devices as devices_mod
 from ...core.devices.devices import SLOT_CHANNELS, Device
 from ...core.errors import InvalidInput, NotFound
@@ -107,8 +108,24 @@ class Orders:
             self._times[text] = at
         return at
 
-    async def drafts(self, p: Params, *, body: str | None = None, media_url: str | None = None) -> list[Draft]:
-        """One draft per distinct recipient of ``sendto``; ``body`` replaces the field (an upload)."""
+    async def opted_out(self, recipients: list[str]) -> set[str]:
+        """Which recipients the account's ``optout_policy`` refuses (none by default, without a query)."""
+        if optouts.policy(self.account) != "all":
+            return set()
+        if self.unit is not None:
+            return await optouts.refused(self.unit, self.account, recipients)
+        assert self.core is not None
+        async with self.core.reader() as unit:
+            return await optouts.refused(unit, self.account, recipients)
+
+    async def drafts(
+        self, p: Params, *, body: str | None = None, media_url: str | None = None, check_optouts: bool = True
+    ) -> list[Draft]:
+        """One draft per distinct recipient of ``sendto``; ``body`` replaces the field (an upload).
+
+        ``check_optouts``: refuse an opted-out recipient here (``addalotofsms`` checks its
+        items together instead).
+        """
         sendto = p.text("sendto")
         if sendto is None:
             raise Sg24Error("Field sendto is required")
@@ -152,4 +169,6 @@ class Orders:
                     customer_id=customer_id,
                 )
             )
+        if check_optouts and await self.opted_out([d.recipient for d in drafts]):
+            raise Sg24Error(optouts.REFUSAL)
         return drafts

@@ -23,6 +23,7 @@ from ...core.accounts.accounts import Account
 from ...core.clock import utcnow
 from ...core.contacts import campaigns
 from ...core.contacts import contacts as contacts_mod
+from ...core.contacts import optouts
 from ...core.devices import devices as devices_mod
 from ...core.errors import AuthError, DomainError, NotFound
 from ...core.messages import history, messages
@@ -244,13 +245,20 @@ async def addalotofsms(core: Core, p: Params) -> dict[str, Any]:
     account, credential_id = await _by_token_cached(core, Params({"token": token}).stripped("token"))
     orders = Orders(None, account, core=core)
     drafts = []
+    owners: list[int] = []
     for index, item in enumerate(items):
         if not isinstance(item, dict):
             raise Sg24Error(f"smsdata[{index}]: not an object")
         try:
-            drafts.extend(await orders.drafts(Params.of(item)))
+            found = await orders.drafts(Params.of(item), check_optouts=False)
         except (Sg24Error, DomainError) as exc:
             raise Sg24Error(f"smsdata[{index}]: {exc.message}") from None
+        drafts.extend(found)
+        owners.extend([index] * len(found))
+    refused = await orders.opted_out([d.recipient for d in drafts])
+    if refused:
+        first = next(owner for owner, d in zip(owners, drafts) if d.recipient in refused)
+        raise Sg24Error(f"smsdata[{first}]: {optouts.REFUSAL}")
     accepted = await _accept(core, account, drafts, credential_id, batch_kind="sg24_bulk")
     return {"error": 0, "message": "OK", "count": len(accepted.ids), "sms_ids": accepted.ids}
 

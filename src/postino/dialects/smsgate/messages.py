@@ -12,6 +12,7 @@ from datetime import timedelta
 from typing import Any
 
 from ...core.clock import utcnow
+from ...core.contacts import optouts
 from ...core.devices import devices
 from ...core.errors import Conflict, CreditExpired, InsufficientCredit, InvalidInput, NoRoute
 from ...core.messages import batch_search, batches, messages
@@ -128,6 +129,9 @@ async def send(ctx: Context) -> Answer:
     pid = render.public_id(ctx.account.id, message_id)
     if await batches.by_public_id(ctx.unit, ctx.account.id, render.KIND, pid) is not None:
         raise ApiError(409, f"message with id {message_id} already exists")
+    refused = await optouts.refused(ctx.unit, ctx.account, [e164 for e164, _raw in numbers])
+    if refused:
+        raise ApiError(400, f"recipient has opted out: {next(raw for e164, raw in numbers if e164 in refused)}")
     device, slot = await _target(ctx, payload, sim)
     data = {
         "id": message_id,

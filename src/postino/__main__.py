@@ -1,0 +1,5 @@
+"""``python -m postino``: the same as the ``postino`` command."""
+
+from .cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""What takes a message out and reports back: SMPP, and the interface connectors share."""

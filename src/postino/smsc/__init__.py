@@ -1,0 +1,1 @@
+"""A simulated SMSC to test and demonstrate the SMPP connector against."""
