@@ -182,8 +182,9 @@ async def test_long_texts_go_as_numbered_parts_and_inbound_parts_arrive_as_one(
         gsm_parts = [e for e in smsc.events("submit_sm") if e["data_coding"] == 0]
         assert [p["udh"]["total"] for p in gsm_parts] == [2, 2]  # 172 septets > 160: two parts of 153
         assert "".join(p["text"] for p in gsm_parts) == gsm
-        # every part's receipt (ids in decimal, resp in hex) matched: the message is delivered
-        assert len(smsc.events("receipt")) == 8
+        # every part's receipt (ids in decimal, resp in hex) matched: the message is delivered.
+        # The SMSC logs a receipt once answered, which follows the write that made it "delivered".
+        await wait_for(lambda: len(smsc.events("receipt")) == 8, timeout=10, message="8 receipts answered")
 
         long_inbound = "Vorrei sapere " + "quando arriva il mio ordine numero 4471, grazie mille " * 6
         smsc.command(deliver={"from": "+393339876543", "to": "alberto", "text": long_inbound})
@@ -194,6 +195,35 @@ async def test_long_texts_go_as_numbered_parts_and_inbound_parts_arrive_as_one(
 
         [received] = await wait_for(inbound, timeout=30, message="inbound message listed by SG24")
         assert (received["body"], received["status"], received["sendto"]) == (long_inbound, 5, "+393339876543")
-        assert [e["udh"]["seq"] for e in smsc.events("deliver")] == [1, 2, 3]
+        parts = await wait_for(lambda: [e["udh"]["seq"] for e in smsc.events("deliver")], timeout=10,
+                               message="the parts answered")  # fmt: skip
+        await wait_for(lambda: len(smsc.events("deliver")) == 3, timeout=10, message="3 parts answered")
+        assert sorted(e["udh"]["seq"] for e in smsc.events("deliver")) == [1, 2, 3] and parts
+    finally:
+        server.stop()
+
+
+async def test_stop_over_smpp_opts_the_number_out_and_the_reply_goes_back_through_the_carrier(
+    core, alice, database_url, smsc, tmp_path: Path
+) -> None:
+    from postino.core.contacts import optouts
+
+    connector_id = await add_smpp(core, alice.id, smsc, default_sender="ACME")
+    await add_route(core, alice.id, (connector_id, 1))
+    async with core.unit() as unit:
+        await optouts.configure(unit, alice.id, replies={"any-stop": "Non riceverai altri messaggi."})
+    server = ServerProcess(tmp_path / "server", database_url, env=ENV).start()
+    try:
+        await wait_bound(core, alice.id, connector_id)
+        smsc.command(deliver={"from": "+393335550101", "to": "ACME", "text": "  Stop "})
+
+        async def opted_out() -> bool:
+            async with core.reader() as unit:
+                return "+393335550101" in await optouts.opted_out_among(unit, alice.id, ["+393335550101"])
+
+        await wait_for(opted_out, timeout=30, message="the number opted out")
+        reply = await wait_for(lambda: [e for e in smsc.events("submit_sm") if e["destination_addr"] == "393335550101"],
+                               timeout=30, message="the auto-reply at the SMSC")  # fmt: skip
+        assert [(e["text"], e["source_addr"]) for e in reply] == [("Non riceverai altri messaggi.", "ACME")]
     finally:
         server.stop()

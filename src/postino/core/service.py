@@ -161,7 +161,12 @@ class Core:
 
             def work(conn: Connection) -> T:
                 unit = Unit(conn=_ConnectionNow(conn), core=self)  # type: ignore[arg-type]
-                result = _finish_now(fn(unit))  # type: ignore[arg-type]
+                try:
+                    result = _finish_now(fn(unit))  # type: ignore[arg-type]
+                except RuntimeError as exc:  # it reached for the event loop (a cache read): it needs a real unit
+                    if "event loop" not in str(exc):
+                        raise
+                    raise _WouldSuspend from exc
                 hooks.extend(unit._after)
                 return result
 

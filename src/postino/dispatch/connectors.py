@@ -201,7 +201,10 @@ class Runner:
                 unit, record.account_id, record.id, source=source, destination=destination, text=text, concat=where
             )
 
-        await self.core.write_now(store)
+        # An ordinary unit, not the group writer: what hears of an inbound message (opt-out
+        # keywords and their auto-reply, which is routed) may read caches and wait on them.
+        async with self.core.unit() as unit:
+            await store(unit)
         self.counts["inbound"] += 1
 
     # -- sending --------------------------------------------------------------------------
