@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from ...core.accounts import billing, quotas
-from ...core.contacts import optouts
+from ...core.contacts import optouts, placeholders
 from ...core.errors import Conflict, CreditExpired, InsufficientCredit
 from ...core.messages import batches, messages
 from ...core.messages.segments import count as count_segments
@@ -69,7 +69,7 @@ def _drafts(recipients: list[parse.Recipient], data: dict) -> list[messages.Draf
         messages.Draft(
             recipient=r.e164,
             recipient_raw=r.raw,
-            body=parse.fill(data["body"], r.fields),
+            body=placeholders.fill(data["body"], r.fields),
             sender=data["sender"],
             urgent=bool(stored.get("realtime")),
             priority=data["priority"],

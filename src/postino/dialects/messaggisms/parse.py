@@ -25,7 +25,6 @@ SCOPE_KEYS = {"body": ("body", "corpo"), "number": ("number", "numero"), "fields
 _RECIPIENT = re.compile(r"\+(\d{1,4})-(\d{3,17})")
 _NUMERIC_SENDER = re.compile(r"\+?\d{3,14}")
 _ALPHA_SENDER = re.compile(r"[A-Za-z0-9]{3,11}")
-_PLACEHOLDER = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
 _DAY_FIRST = re.compile(r"(\d{1,2})-(\d{1,2})-(\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?")
 _DIGITS = re.compile(r"-?\d{1,16}")
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -134,20 +133,6 @@ def recipients(value: Any) -> tuple[list[Recipient], list[str]]:
         else:
             valid.append(Recipient(number.strip(), e164, fields))
     return valid, bad
-
-
-def fill(template: str, fields: dict) -> str:
-    """``{{key}}`` (spaces inside the braces allowed) becomes the field's value; unknown keys become empty."""
-
-    def value(match: re.Match) -> str:
-        found = fields.get(match.group(1))
-        if found is None:
-            return ""
-        if isinstance(found, bool):
-            return "true" if found else "false"
-        return found if isinstance(found, str) else json.dumps(found, ensure_ascii=False)
-
-    return _PLACEHOLDER.sub(value, template)
 
 
 # --- scalar parameters --------------------------------------------------------------------
