@@ -23,6 +23,7 @@ def test_the_scheduler_runs_the_listed_jobs(tmp_path) -> None:  # noqa: ANN001
         "finish_campaigns",
         "outbox_prune",
         "match_waiting_receipts",
+        "send_fallbacks",
     ]
     sandboxed = Settings(data_dir=tmp_path, sandbox=True)
     assert [name for name, _ in wiring.jobs(sandboxed)][-1] == "nusasms_sandbox"
@@ -36,7 +37,9 @@ def test_a_bare_core_has_no_listeners_until_the_app_wires_it(tmp_path) -> None: 
     create_app(settings, core)
     create_app(settings, core)  # wiring twice does not run a listener twice
     names = [fn.__qualname__ for fn in core.listeners.transition]
-    assert names == ["announce_moves", "push_reports", "refund_failed", "announce", "announce", "count_moves"]
+    assert names == [
+        "announce_moves", "push_reports", "refund_failed", "hear_moves", "announce", "announce", "count_moves",
+    ]
     assert [fn.__name__ for fn in core.listeners.received] == ["announce_received", "announce_received", "hear_inbound"]
     assert [fn.__name__ for fn in core.listeners.offline] == ["announce_offline"]
     assert [fn.__name__ for fn in core.listeners.stored] == ["count_stored"]

@@ -11,11 +11,13 @@ from __future__ import annotations
 from types import ModuleType
 
 from . import device_api, metrics, native_api
+from .connectors.whatsapp_cloud import receiver as whatsapp_webhooks
 from .core.accounts import refunds, sandbox
 from .core.contacts import campaigns, optouts
 from .core.devices import presence
 from .core.events import webhooks
 from .core.messages import carriers, queue, reports
+from .core.routing import fallback
 from .core.service import Core
 from .dialects import messaggisms, nusasms, sg24, smsgate
 from .dialects.messaggisms import callbacks as messaggisms_callbacks
@@ -26,8 +28,8 @@ from .dispatch.scheduler import Job
 from .dispatch.workers import Worker
 from .settings import Settings
 
-APIS: tuple[ModuleType, ...] = (device_api, native_api)
-"""Postino's own HTTP APIs; each module has a ``router``."""
+APIS: tuple[ModuleType, ...] = (device_api, native_api, whatsapp_webhooks)
+"""Postino's own HTTP APIs and the webhooks connectors receive; each module has a ``router``."""
 
 DIALECTS: tuple[ModuleType, ...] = (sg24, messaggisms, nusasms, smsgate)
 """The provider APIs; each module has a ``router`` and ``install(app)``. A new dialect is one line here."""
@@ -39,6 +41,7 @@ def install_listeners(core: Core) -> Core:
         webhooks.announce_moves,  # account webhooks: message.* events
         reports.push_reports,  # push reports a message asked for (NusaSMS)
         refunds.refund_failed,  # charges returned when a message fails (NusaSMS WhatsApp)
+        fallback.hear_moves,  # a WhatsApp message that failed or was delivered settles its SMS fallback
         messaggisms_callbacks.announce,  # MessaggiSMS options.callback_url
         smsgate_callbacks.announce,  # SMS Gate sms:* webhooks, in the phone app's envelope
         metrics.count_moves,
@@ -70,6 +73,7 @@ def jobs(settings: Settings) -> list[tuple[str, Job]]:
         ("finish_campaigns", campaigns.finish_campaigns),
         ("outbox_prune", outbox.prune),
         ("match_waiting_receipts", carriers.match_waiting_receipts),
+        ("send_fallbacks", fallback.send_due),  # WhatsApp messages not delivered in time go as SMS
     ]
     if settings.sandbox or settings.demo:
         found.append(("nusasms_sandbox", sandbox.simulate))

@@ -19,8 +19,8 @@ from postino.app import create_app
 from postino.core.errors import InvalidInput
 from postino.core.events import outbox as outbox_core
 from postino.core.events import webhooks
+from postino.core.net.transport import BlockedAddress, GuardedTransport
 from postino.core.service import Core
-from postino.dispatch.outbox import BlockedAddress, GuardedTransport
 
 from ..support import wait_for
 from .conftest import Receiver

@@ -3,7 +3,7 @@ metadata addresses only when named, and every spelling of an address read for wh
 
 The same decision is asked of every path: a URL checked at input (``check_callback``, as
 webhooks and dialect callbacks are), the guarded fetch (``check``, each redirect hop), and
-the outbox sender's resolver (``resolve_checked``, where connections are made).
+the resolver of outgoing HTTP (``core.net.transport.resolve_checked``, where connections are made).
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from postino.core.errors import InvalidInput
 from postino.core.events import outbox as outbox_core
 from postino.core.events import webhooks
 from postino.core.net import fetch, guard
+from postino.core.net.transport import BlockedAddress, resolve_checked
 from postino.core.service import Core
-from postino.dispatch.outbox import BlockedAddress, resolve_checked
 from postino.settings import Settings
 
 from ..support import run_cli, wait_for

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from . import accounts, connectors, device, routes, secrets, server, smsc, webhooks
+from . import accounts, connectors, device, graph, routes, secrets, server, smsc, webhooks
 from . import campaigns, contacts, optouts
 
 app = typer.Typer(help="Postino: a self-hosted SMS / WhatsApp / RCS gateway.", no_args_is_help=True)
@@ -18,6 +18,7 @@ app.add_typer(contacts.app, name="contacts")
 app.add_typer(campaigns.app, name="campaigns")
 app.add_typer(optouts.app, name="optouts")
 app.add_typer(smsc.app, name="smsc")
+app.add_typer(graph.app, name="graph")
 app.add_typer(connectors.app, name="connectors")
 app.add_typer(routes.app, name="routes")
 

@@ -1,4 +1,4 @@
-"""``postino connectors``: an account's carrier connectors (SMPP today).
+"""``postino connectors``: an account's carrier connectors (SMPP, the WhatsApp Cloud API).
 
 ``add`` takes the kind as its first argument; every option of every kind is declared
 here once, grouped by kind in ``--help``, and what was given is handed to the kind's
@@ -83,7 +83,9 @@ def emit(value: Any) -> None:
 
 @app.command("add")
 def connectors_add(
-    kind: str = typer.Argument(..., help="Kind of connector: smpp. An unknown kind is refused with the known ones."),
+    kind: str = typer.Argument(
+        ..., help="Kind of connector: smpp or whatsapp_cloud. An unknown kind is refused with the known ones."
+    ),
     email: str = Email,
     name: str = typer.Option(..., "--name", help="How routes name it: letters, digits, '-', '_', '.'."),
     host: Optional[str] = typer.Option(None, "--host", help="The SMSC's host name or address.", rich_help_panel="smpp"),
@@ -96,12 +98,11 @@ def connectors_add(
     ),  # fmt: skip
     system_type: Optional[str] = typer.Option(None, "--system-type", help="Bind system_type.", rich_help_panel="smpp"),
     window: Optional[int] = typer.Option(
-        None, "--window", help="Outstanding submit_sm at once (default 10).", rich_help_panel="smpp"
+        None, "--window", help="Outstanding submit_sm (requests, for whatsapp_cloud) at once (default 10)."
     ),
     tps: Optional[int] = typer.Option(
-        None, "--tps", help="Messages per second at most (default: as fast as the window allows).",
-        rich_help_panel="smpp",
-    ),  # fmt: skip
+        None, "--tps", help="Messages per second at most (smpp default: as fast as the window allows; whatsapp_cloud: 80)."
+    ),
     tls: bool = typer.Option(False, "--tls", help="Connect over TLS.", rich_help_panel="smpp"),
     source_ton: Optional[int] = typer.Option(
         None, "--source-ton", help="TON of every sender (default: from its form).", rich_help_panel="smpp"
@@ -113,9 +114,34 @@ def connectors_add(
         None, "--default-sender", help="Sender of messages that name none.", rich_help_panel="smpp"
     ),
     max_queue: Optional[int] = typer.Option(
-        None, "--max-queue", help="Routing skips it while more than this many messages wait for it.",
-        rich_help_panel="smpp",
+        None, "--max-queue", help="Routing skips it while more than this many messages wait for it."
+    ),
+    phone_number_id: Optional[str] = typer.Option(
+        None, "--phone-number-id", help="The Cloud API's id of the business phone number.", rich_help_panel="whatsapp_cloud"
+    ),
+    display_number: Optional[str] = typer.Option(
+        None, "--display-number", help="The business number itself (+62…): shown as the sender, matched by NusaSMS 'sender'.",
+        rich_help_panel="whatsapp_cloud",
     ),  # fmt: skip
+    token: Optional[str] = typer.Option(
+        None, "--token", help="The system user's access token. Stored encrypted; never printed or logged.",
+        rich_help_panel="whatsapp_cloud",
+    ),  # fmt: skip
+    app_secret: Optional[str] = typer.Option(
+        None, "--app-secret", help="The Meta app's secret: checks the webhook signatures. Stored encrypted.",
+        rich_help_panel="whatsapp_cloud",
+    ),  # fmt: skip
+    verify_token: Optional[str] = typer.Option(
+        None, "--verify-token", help="What the webhook set-up handshake must present. Stored encrypted.",
+        rich_help_panel="whatsapp_cloud",
+    ),  # fmt: skip
+    base_url: Optional[str] = typer.Option(
+        None, "--base-url", help="The Graph API's address (default https://graph.facebook.com).",
+        rich_help_panel="whatsapp_cloud",
+    ),  # fmt: skip
+    api_version: Optional[str] = typer.Option(
+        None, "--api-version", help="Graph API version (default v21.0).", rich_help_panel="whatsapp_cloud"
+    ),
     as_json: bool = Json,
     data_dir: Optional[Path] = DataDir,
     database_url: Optional[str] = DbUrl,
@@ -128,7 +154,9 @@ def connectors_add(
     given: dict[str, Any] = {
         "host": host, "port": port, "system_id": system_id, "password": password, "system_type": system_type,
         "window": window, "tps": tps, "tls": tls or None, "source_ton": source_ton, "source_npi": source_npi,
-        "default_sender": default_sender, "max_queue": max_queue,
+        "default_sender": default_sender, "max_queue": max_queue, "phone_number_id": phone_number_id,
+        "display_number": display_number, "token": token, "app_secret": app_secret, "verify_token": verify_token,
+        "base_url": base_url, "api_version": api_version,
     }  # fmt: skip
     try:
         config, secrets = kind_settings(kind, {k: v for k, v in given.items() if v is not None})
@@ -197,7 +225,7 @@ def connectors_show(
         return await connectors.by_name(unit, account_id, name)
 
     record = read_for_account(data_dir, database_url, email, work)
-    shown = live(record)
+    shown = live(record, make_settings(data_dir, database_url).resolved_public_url())
     if as_json:
         emit(shown)
         return

@@ -105,6 +105,9 @@ class Connector(ABC):
     """A connector of one record, alive while the worker serves it."""
 
     kind: ClassVar[str]
+    receipts_elsewhere: ClassVar[bool] = False
+    """Its receipts come by another path (an HTTP webhook to any node), so one may be stored
+    before the id it names: look for such receipts on every write of sent ids."""
 
     def __init__(self, record: Record, reports: Reports) -> None:
         self.record = record

@@ -169,6 +169,7 @@ messages = Table(
     Column("sent_at", UTCDateTime, nullable=True),
     Column("delivered_at", UTCDateTime, nullable=True),
     Column("read_at", UTCDateTime, nullable=True),
+    Column("fallback_of", BigInteger, nullable=True),  # on an SMS sent in place of a WhatsApp message: that message
     # The claim query: one device's queued messages in queue order.
     Index("ix_messages_queue", "device_id", "state", "urgent", "priority", "id"),
     Index("ix_messages_account_created", "account_id", "created_at"),
@@ -481,6 +482,7 @@ smsc_receipts = Table(
     Column("forms", String(250), nullable=False, default=""),  # every form its id may take, space-separated
     Column("stat", String(16), nullable=False),
     Column("error", String(64), nullable=False, default=""),
+    Column("reason", String(32), nullable=True),  # the failure reason the carrier named, if any
     Column("created_at", UTCDateTime, nullable=False),
     Index("ix_smsc_receipts_connector_key", "connector_id", "key"),
 )
@@ -498,4 +500,27 @@ inbound_parts = Table(
     Column("text", Text, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     UniqueConstraint("connector_id", "source", "ref", "seq"),
+)
+
+fallbacks = Table(
+    "fallbacks",  # WhatsApp messages sent by a route with a fallback channel (migration 0009 says why)
+    metadata,
+    Column("message_id", ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True),
+    Column("account_id", Id, nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("due_at", UTCDateTime, nullable=True),
+    Column("state", String(16), nullable=False),  # waiting | done | skipped | refused
+    Column("fallback_message_id", Id, nullable=True),
+    Column("detail", String(200), nullable=False, default=""),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_fallbacks_state_due", "state", "due_at"),
+)
+
+whatsapp_numbers = Table(
+    "whatsapp_numbers",  # what the Cloud API showed of a number: on WhatsApp or not
+    metadata,
+    Column("account_id", ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True),
+    Column("number", String(32), primary_key=True),
+    Column("on_whatsapp", Boolean, nullable=False),
+    Column("seen_at", UTCDateTime, nullable=False),
 )

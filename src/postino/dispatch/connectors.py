@@ -268,7 +268,7 @@ class Runner:
 
     async def _write_results(self, unit: Unit, results: list[tuple[Any, ...]]) -> None:
         done = [r[1] for r in results if r[0] == "sent"]
-        early = time.monotonic() - self.unmatched_at < EARLY_RECEIPTS_SECONDS
+        early = self.connector.receipts_elsewhere or time.monotonic() - self.unmatched_at < EARLY_RECEIPTS_SECONDS
         await carriers.submitted(unit, self.record.id, done, scope=self.scope, early=early)
         back = [r for r in results if r[0] == "back"]
         for detail in {r[2] for r in back}:

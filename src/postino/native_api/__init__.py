@@ -13,6 +13,7 @@ from .connectors import router as _connectors
 from .contacts import router as _contacts
 from .devices import router as _devices
 from .lists import router as _lists
+from .messages import router as _messages
 from .optouts import router as _optouts
 from .webhooks import router as _webhooks
 
@@ -24,6 +25,7 @@ router.include_router(_lists)
 router.include_router(_contacts)
 router.include_router(_campaigns)
 router.include_router(_optouts)
+router.include_router(_messages)
 
 ERRORS = (ErrorFormat(("/api/v1",), problem),)
 

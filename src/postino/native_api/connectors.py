@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Body, Request, Response
 from pydantic import BaseModel, Field, ValidationError
@@ -40,6 +41,10 @@ SETTINGS: dict[str, dict[str, type]] = {
     "smpp": {
         "host": str, "port": int, "system_id": str, "password": str, "system_type": str, "window": int,
         "tps": int, "tls": bool, "source_ton": int, "source_npi": int, "default_sender": str, "max_queue": int,
+    },
+    "whatsapp_cloud": {
+        "phone_number_id": str, "display_number": str, "token": str, "app_secret": str, "verify_token": str,
+        "base_url": str, "api_version": str, "window": int, "tps": int, "max_queue": int,
     },
 }  # fmt: skip
 """The settings each kind takes and their JSON type; the kind's ``parse`` checks their values.
@@ -100,25 +105,43 @@ def kind_settings(kind: str, values: dict[str, Any]) -> tuple[dict[str, Any], di
         raise InvalidInput(str(exc), field=exc.field) from None
 
 
+def _address(config: dict[str, Any]) -> tuple[str, int, str] | None:
+    """(host, port, the setting that named it) of what a connector connects to."""
+    if config.get("host"):
+        return str(config["host"]), int(config.get("port") or 0), "host"
+    if config.get("base_url"):
+        parts = urlsplit(str(config["base_url"]))
+        return parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80), "base_url"
+    return None
+
+
 async def check_reachable(config: dict[str, Any], settings: Settings) -> None:
-    """``BlockedURL`` (field ``host``) unless the network policy lets Postino connect to the host."""
-    host = config.get("host")
-    if not host:
+    """``BlockedURL`` (field ``host`` or ``base_url``) unless the network policy lets Postino connect there."""
+    found = _address(config)
+    if found is None:
         return
+    host, port, field = found
     try:
         async with asyncio.timeout(guard.RESOLVE_TIMEOUT):
-            addresses = await guard.resolve(host, int(config.get("port") or 0))
+            addresses = await guard.resolve(host, port)
     except guard.BlockedURL as exc:
-        raise guard.BlockedURL(exc.message, field="host") from None
+        raise guard.BlockedURL(exc.message, field=field) from None
     except (OSError, ValueError, TimeoutError):  # gaierror, an IDNA label too long, a slow resolver
-        raise InvalidInput(f"Cannot resolve the host {host}", field="host") from None
+        raise InvalidInput(f"Cannot resolve the host {host}", field=field) from None
     try:
         guard.ensure_allowed(host, addresses, guard.Policy.of(settings))
     except guard.BlockedURL as exc:
-        raise guard.BlockedURL(exc.message, field="host") from None
+        raise guard.BlockedURL(exc.message, field=field) from None
 
 
-def live(record: Connector) -> dict[str, Any]:
+def webhook_url(record: Connector, public_url: str) -> str | None:
+    """Where the connector's carrier posts to it (a Cloud API app's webhook), if it does."""
+    if record.kind != "whatsapp_cloud":
+        return None
+    return f"{public_url.rstrip('/')}/connectors/whatsapp/{record.id}/webhook"
+
+
+def live(record: Connector, public_url: str | None = None) -> dict[str, Any]:
     """The record as stored and last reported, and the runner's own view when this process serves it.
 
     ``bind_state`` is the runner's when it runs here; otherwise the state the serving node
@@ -126,6 +149,9 @@ def live(record: Connector) -> dict[str, Any]:
     exist only where the connector is served.
     """
     shown = record.public()
+    url = webhook_url(record, public_url) if public_url else None
+    if url:
+        shown["webhook_url"] = url
     runner = {r.record.id: r for r in served()}.get(record.id)
     if runner is None:
         stale = record.state == "bound" and not record.up()
@@ -222,7 +248,7 @@ async def get_connector(connector_id: int, request: Request, authorization: Auth
             record = await connectors.get(unit, credential.account_id, connector_id)
     except DomainError as exc:
         return _answer(exc)
-    return JSONResponse(live(record))
+    return JSONResponse(live(record, core.settings.resolved_public_url()))
 
 
 @router.delete(

@@ -35,8 +35,10 @@ FINAL_RECEIPTS: dict[str, tuple[str, str | None]] = {
     "rejected": (lifecycle.UNDELIVERED, "rejected"),
     "deleted": (lifecycle.UNDELIVERED, "generic"),
     "unknown": (lifecycle.UNDELIVERED, "generic"),
+    "read": (lifecycle.READ, None),  # WhatsApp: the user opened it
+    "failed": (lifecycle.FAILED, "generic"),  # WhatsApp: the Cloud API gave up on it (the receipt names the reason)
 }
-"""Receipt state -> (message state, reason). ``accepted`` / ``enroute`` are not final: no move."""
+"""Receipt state -> (message state, reason). ``accepted`` / ``enroute`` / ``sent`` are not final: no move."""
 
 KEEP_UNMATCHED = timedelta(days=3)
 """Unmatched receipts are kept this long (to look into); they are tried again only for ``RETRY_UNMATCHED``."""
@@ -68,6 +70,8 @@ class Receipt:
     (an SMSC sends a receipt on any bind of its system_id). Empty: only ``connector_id``."""
     forms: tuple[str, ...] = ()
     """Every form of the receipt's id (``key`` first); empty: ``key`` alone."""
+    reason: str | None = None
+    """The failure reason when the carrier says which (WhatsApp's ``window_closed``); else the state's."""
 
     def connectors(self) -> tuple[int, ...]:
         return self.scope or (self.connector_id,)
@@ -150,7 +154,7 @@ async def receipts(unit: Unit, found: Sequence[Receipt]) -> list[bool]:
                 {
                     "connector_id": receipt.connector_id, "key": receipt.key[:80],
                     "forms": " ".join(receipt.all_forms())[:250], "stat": receipt.stat[:16],
-                    "error": receipt.error[:64], "created_at": now,
+                    "error": receipt.error[:64], "reason": receipt.reason, "created_at": now,
                 }
             )  # fmt: skip
             continue
@@ -161,9 +165,10 @@ async def receipts(unit: Unit, found: Sequence[Receipt]) -> list[bool]:
         if target is None:
             continue
         if hit.parts > 1:
-            await _apply(unit, hit.message_id, hit.part, hit.parts, receipt.state, receipt.stat, receipt.error, now)
+            await _apply(unit, hit.message_id, hit.part, hit.parts, receipt, now)
         else:
-            single.setdefault((target[0], target[1], _detail(receipt.stat, receipt.error)), []).append(hit.message_id)
+            reason = (receipt.reason or target[1]) if target[1] else None
+            single.setdefault((target[0], reason, _detail(receipt.stat, receipt.error)), []).append(hit.message_id)
     for (state, reason, detail), ids in single.items():
         await lifecycle.move(unit, ids, state, reason=reason, error=detail if reason else None, detail=detail, at=now)
     if waiting:
@@ -175,14 +180,14 @@ def _detail(stat: str, error: str) -> str:
     return f"receipt {stat}" + (f" err:{error}" if error else "")
 
 
-async def _apply(
-    unit: Unit, message_id: int, part: int, parts: int, state: str, stat: str, error: str, now: datetime
-) -> None:
+async def _apply(unit: Unit, message_id: int, part: int, parts: int, receipt: Receipt, now: datetime) -> None:
+    state, stat = receipt.state, receipt.stat
     target = FINAL_RECEIPTS.get(state)
     if target is None:
         return
     message_state, reason = target
-    detail = _detail(stat, error)
+    reason = (receipt.reason or reason) if reason else None
+    detail = _detail(stat, receipt.error)
     if parts > 1:
         await unit.conn.execute(
             update(smsc_ids).where(smsc_ids.c.message_id == message_id, smsc_ids.c.part == part).values(state=state)
@@ -219,7 +224,7 @@ async def _match_rows(unit: Unit, rows: Sequence[Any], scope_of: Any) -> int:
     now = utcnow()
     for row in rows:
         receipt = Receipt(row.connector_id, row.key, _state_of(row.stat), row.stat, row.error,
-                          forms=tuple((row.forms or row.key).split()))  # fmt: skip
+                          forms=tuple((row.forms or row.key).split()), reason=row.reason)  # fmt: skip
         hits = (
             await unit.conn.execute(
                 select(smsc_ids.c.message_id, smsc_ids.c.part, smsc_ids.c.parts).where(
@@ -229,7 +234,7 @@ async def _match_rows(unit: Unit, rows: Sequence[Any], scope_of: Any) -> int:
         ).all()
         if hits:
             message_id, part, parts = max(hits, key=lambda h: h.message_id)
-            await _apply(unit, message_id, part, parts, receipt.state, receipt.stat, receipt.error, now)
+            await _apply(unit, message_id, part, parts, receipt, now)
             await unit.conn.execute(delete(smsc_receipts).where(smsc_receipts.c.id == row.id))
             matched += 1
     return matched
@@ -238,6 +243,7 @@ async def _match_rows(unit: Unit, rows: Sequence[Any], scope_of: Any) -> int:
 STAT_STATES = {
     "DELIVRD": "delivered", "UNDELIV": "undelivered", "EXPIRED": "expired", "REJECTD": "rejected",
     "DELETED": "deleted", "UNKNOWN": "unknown", "ACCEPTD": "accepted", "ENROUTE": "enroute",
+    "SENT": "sent", "DELIVERED": "delivered", "READ": "read", "FAILED": "failed",  # WhatsApp statuses
 }  # fmt: skip
 
 

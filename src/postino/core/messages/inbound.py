@@ -88,7 +88,8 @@ async def receive(
 
 
 async def receive_from_connector(
-    unit: Unit, account_id: int, connector_id: int, *, sender: str, body: str, recipient: str, channel: str = "sms"
+    unit: Unit, account_id: int, connector_id: int, *, sender: str, body: str, recipient: str, channel: str = "sms",
+    media_url: str | None = None, extra: dict | None = None,
 ) -> int:
     """Store what a connector (an SMSC) delivered to the account; the new message's id.
 
@@ -107,7 +108,8 @@ async def receive_from_connector(
         sender=who,
         channel=channel,
         connector_id=connector_id,
-        extra={"to": recipient},
+        media_url=media_url,
+        extra={"to": recipient, **(extra or {})},
         state=lifecycle.RECEIVED,
     )
     accepted = await messages.submit(unit, account, [draft], charge=False)

@@ -59,7 +59,7 @@ ALLOWED_FROM: dict[str, frozenset[str]] = {
 
 REASONS = (
     "generic", "no_service", "null_pdu", "radio_off", "not_allowed", "rejected",
-    "invalid_destination", "throttled_out", "timeout",
+    "invalid_destination", "throttled_out", "timeout", "window_closed",
 )  # fmt: skip
 
 TIME_COLUMN = {SENT: "sent_at", DELIVERED: "delivered_at", READ: "read_at"}

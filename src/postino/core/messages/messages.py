@@ -10,14 +10,14 @@ import math
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
 from ...db.prepared import insert_row, raw
-from ...db.tables import batches, message_events, messages
+from ...db.tables import batches, fallbacks, message_events, messages
 from ...db.writer import Merge
 from ..accounts import billing, credentials
 from ..accounts.accounts import Account
@@ -61,6 +61,11 @@ class Draft:
     force_unicode: bool = False
     state: str | None = None
     """Only for inbound messages (``received``); outgoing ones get their state from core."""
+    fallback: tuple[str, int | None] | None = None
+    """(channel, seconds): the route that took it sends it again on that channel if it is not
+    delivered (``routing.fallback``); set by routing."""
+    fallback_of: int | None = None
+    """The message this one stands in for (a fallback SMS)."""
 
 
 @dataclass
@@ -202,9 +207,21 @@ def store(
         billing.debit_sync(conn, account.id, product, amount, enforce=account.credit_enforced, batch_id=batch_id)
     rows = _rows(plan, batch_id=batch_id, charge=charge, refund_on_failure=refund_on_failure, seq_start=seq_start)
     ids = _insert(conn, rows, plan.states)
+    _watch_fallbacks(conn, plan, ids)
     for fn in stored:
         fn(plan.drafts, plan.states)
     return ids, cost
+
+
+def _watch_fallbacks(conn: Connection, plan: Plan, ids: Sequence[int]) -> None:
+    """Messages a route with a fallback channel took are watched until delivered (``routing.fallback``)."""
+    watched = [
+        {"message_id": i, "account_id": plan.account.id, "channel": d.fallback[0], "state": "waiting", "detail": "",
+         "due_at": plan.at + timedelta(seconds=d.fallback[1]) if d.fallback[1] else None, "created_at": plan.at}
+        for i, d in zip(ids, plan.drafts) if d.fallback is not None
+    ]  # fmt: skip
+    if watched:
+        conn.execute(insert(fallbacks), watched)
 
 
 def _rows(
@@ -246,6 +263,7 @@ def _rows(
                 "product": p.product,
                 "fields": draft.fields,
                 "extra": extra or None,
+                "fallback_of": draft.fallback_of,
                 "seq": seq_start + index,
                 "created_at": now,
                 "updated_at": now,
@@ -278,7 +296,7 @@ def _insert(conn: Connection, rows: list[dict[str, Any]], states: list[str]) -> 
 _MESSAGE_COLUMNS = (
     "account_id", "batch_id", "direction", "channel", "device_id", "slot", "connector_id", "recipient", "recipient_raw", "sender",
     "body", "media_url", "encoding", "segments", "state", "urgent", "priority", "due_at", "valid_until",
-    "customer_id", "price", "product", "fields", "extra", "seq", "created_at", "updated_at",
+    "customer_id", "price", "product", "fields", "extra", "fallback_of", "seq", "created_at", "updated_at",
 )  # fmt: skip
 _INSERT_ONE = insert_row(messages, _MESSAGE_COLUMNS, messages.c.id)
 _INSERT_MANY = insert_row(messages, _MESSAGE_COLUMNS)
@@ -340,6 +358,7 @@ async def _route(unit: Unit, accepted: Plan) -> None:
         drafts[index].device_id = target.device_id
         drafts[index].slot = target.slot
         drafts[index].connector_id = target.connector_id
+        drafts[index].fallback = target.fallback
 
 
 async def accept(
@@ -399,6 +418,7 @@ def _accept_many(
     results = []
     start = 0
     for (p, _, stored), cost in zip(entries, costs):
+        _watch_fallbacks(conn, p, ids[start : start + len(p.drafts)])
         for fn in stored:
             fn(p.drafts, p.states)
         results.append((None, ids[start : start + len(p.drafts)], cost))

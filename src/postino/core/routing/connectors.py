@@ -167,6 +167,16 @@ async def by_name(unit: Unit, account_id: int, name: str) -> Connector:
     return _connector(row)
 
 
+async def find(unit: Unit, connector_id: int, kind: str) -> Connector:
+    """A connector by id alone, for what reaches it from outside (a webhook URL names only the id)."""
+    row = (
+        await unit.conn.execute(select(connectors).where(connectors.c.id == connector_id, connectors.c.kind == kind))
+    ).one_or_none()
+    if row is None:
+        raise NotFound("Connector not found")
+    return _connector(row)
+
+
 async def every(unit: Unit) -> list[Connector]:
     """Every connector of every account: what a worker process serves."""
     return [_connector(r) for r in await unit.conn.execute(select(connectors).order_by(connectors.c.id))]

@@ -23,6 +23,8 @@ class Target:
     device_id: int | None
     slot: int | None
     connector_id: int | None = None
+    fallback: tuple[str, int | None] | None = None
+    """(channel, seconds) of the route that took it when that route names a fallback channel."""
 
 
 async def plan(

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from ..clock import utcnow
 from ..errors import NoRoute
-from ..service import Unit
+from ..service import Core, Unit
 from . import connectors as connectors_mod
 from . import default
 from . import routes as routes_mod
@@ -51,7 +51,7 @@ async def plan(unit: Unit, account_id: int, wants: Sequence[Want]) -> list[Targe
                 matched = True
                 connector_id = routes_mod.pick(core, route, usable)
                 if connector_id is not None:
-                    found[index] = Target(None, None, connector_id)
+                    found[index] = Target(None, None, connector_id, fallback=route.fallback())
                     break
         else:
             if matched:
@@ -61,3 +61,26 @@ async def plan(unit: Unit, account_id: int, wants: Sequence[Want]) -> list[Targe
         for index, target in zip(indexes, await default.plan(unit, account_id, channel, len(indexes))):
             found[index] = target
     return [t for t in found if t is not None]
+
+
+async def slot_routed(core: Core, account_id: int, slot: int) -> bool:
+    """Whether a route of the account serves SG24 sim slot ``slot`` (``routes add --slot``)."""
+    return any(r.slot == slot for r in await routes_mod.of_account(core, account_id))
+
+
+async def for_slot(core: Core, account_id: int, slot: int, wants: Sequence[Want]) -> list[Target]:
+    """Targets for messages an SG24 request sent to sim slot ``slot`` that a route serves
+    (``slot_routed``); ``NoRoute`` when its routes have no connector up now."""
+    serving = [r for r in await routes_mod.of_account(core, account_id) if r.slot == slot]
+    now = utcnow()
+    usable = {i: c for i, c in (await connectors_mod.live(core, account_id)).items() if c.up(now) and not c.saturated()}
+    found = []
+    for want in wants:
+        for route in serving:
+            connector_id = routes_mod.pick(core, route, usable)
+            if connector_id is not None:
+                found.append(Target(None, slot, connector_id, fallback=route.fallback()))
+                break
+        else:
+            raise NoRoute(f"No connector of sim slot {slot} can take {want.channel} to {want.recipient} now")
+    return found

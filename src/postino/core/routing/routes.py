@@ -57,6 +57,10 @@ class Route:
         digits = recipient.lstrip("+")
         return any(digits.startswith(p) for p in self.prefixes)
 
+    def fallback(self) -> tuple[str, int | None] | None:
+        """(channel, seconds) a message it takes falls back to; None when it names no fallback."""
+        return (self.fallback_channel, self.fallback_after) if self.fallback_channel else None
+
     def public(self, names: dict[int, str] | None = None) -> dict[str, Any]:
         return {
             "id": self.id,

@@ -21,7 +21,7 @@ from ...core.errors import AuthError, CreditExpired, InsufficientCredit, Invalid
 from ...core.events import outbox, webhooks
 from ...core.messages import lifecycle, messages, numbers, references
 from ...core.net import fetch, guard, media
-from ...core.routing import whatsapp
+from ...core.routing import fallback, whatsapp
 from . import schemas
 from .bodies import json_api_body
 from .render import WA_STATUS, NusaError, date, envelope, invalid, number, timestamp
@@ -123,7 +123,7 @@ async def _send(
     extra = _report_extra(who.account, {"is_group": params.is_group, **extra})
     try:
         async with core.unit() as unit:
-            sender = await whatsapp.sender_for(unit, who.account.id, params.sender)
+            sender = await whatsapp.sender_for(unit, who.account.id, params.sender, recipient)
             media_url = None
             if media_data is not None:
                 stored = await media.store(
@@ -131,11 +131,10 @@ async def _send(
                     file_name=file_name,
                 )  # fmt: skip
                 media_url = stored.url
-            draft = messages.Draft(
+            draft = sender.apply(messages.Draft(
                 recipient=recipient, recipient_raw=params.destination, body=body, channel="whatsapp",
-                device_id=sender.device_id, slot=sender.slot, sender=sender.number, media_url=media_url,
-                valid_until=valid_until, extra=extra,
-            )  # fmt: skip
+                media_url=media_url, valid_until=valid_until, extra=extra,
+            ))  # fmt: skip
             accepted = await messages.submit(unit, who.account, [draft], refund_on_failure=True)
     except whatsapp.UnknownSender:
         raise NusaError(400, "Invalid WA Sender") from None
@@ -228,14 +227,18 @@ async def send_media(request: Request, who: Caller = Depends(caller)) -> JSONRes
 
 @router.get("/whatsapp/status/{ref_no}", summary="Message Info")
 async def message_status(ref_no: str, request: Request, who: Caller = Depends(caller)) -> JSONResponse:
-    row = None
+    row = stand_in = None
     if "\x00" not in ref_no:  # no reference holds a NUL (PostgreSQL could not even look it up)
         async with request.app.state.core.reader() as unit:
             row = await references.find(unit, who.account.id, ref_no)
+            if row is not None:
+                stand_in = (await fallback.stand_ins(unit, [row.id])).get(row.id)
     if row is None or row.direction != "out":
         raise NusaError(404, "Message not found")
     extra = row.extra or {}
     is_media = bool(row.media_url)
+    # Sent again as SMS (channel fallback): the pair's outcome is the SMS's.
+    outcome = stand_in if stand_in is not None else row
     data = {
         "destination": _shown(row.recipient),
         "sender": row.sender or None,
@@ -243,13 +246,18 @@ async def message_status(ref_no: str, request: Request, who: Caller = Depends(ca
         "create_date": timestamp(row.created_at),
         "sent_date": timestamp(row.sent_at),
         "read_date": timestamp(row.read_at),
-        "delivered_date": timestamp(row.delivered_at or (row.read_at if row.state == lifecycle.READ else None)),
+        "delivered_date": timestamp(
+            outcome.delivered_at or (outcome.read_at if outcome.state == lifecycle.READ else None)
+        ),
         "ref_no": row.customer_id or str(row.id),
-        "status": WA_STATUS.get(row.state, "F"),
+        "status": WA_STATUS.get(outcome.state, "F"),
         "message": None if is_media else row.body,
         "caption": extra.get("caption") if is_media else None,
         "media_url": extra.get("media_source", row.media_url) if is_media else None,
     }
+    if stand_in is not None:
+        data["fallback"] = {"channel": stand_in.channel, "ref_no": str(stand_in.id),
+                            "status": WA_STATUS.get(stand_in.state, "F")}  # fmt: skip
     return envelope(data)
 
 
@@ -263,10 +271,12 @@ async def wa_phone_check(request: Request, who: Caller = Depends(caller)) -> JSO
             callback_url = await guard.check_callback(params.callback_url, request.app.state.core.settings)
         except guard.BlockedURL as exc:
             raise invalid("callback_url", f"Invalid callback_url: {exc.message}") from None
-    results = [
-        {"phone_number": n, "status": "valid" if whatsapp.reachable(n) else "invalid"} for n in params.phone_numbers
-    ]
     async with request.app.state.core.unit() as unit:
+        known = await whatsapp.known(unit, who.account.id, params.phone_numbers)
+        results = [
+            {"phone_number": n, "status": "valid" if known.get(numbers.digits(n), whatsapp.reachable(n)) else "invalid"}
+            for n in params.phone_numbers
+        ]
         if callback_url:
             await outbox.enqueue(
                 unit, account_id=who.account.id, event=PHONE_CHECK_EVENT, url=callback_url,

@@ -12,9 +12,10 @@ from ...core.accounts.accounts import Account
 from ...core.contacts import optouts
 from ...core.devices import devices as devices_mod
 from ...core.devices.devices import SLOT_CHANNELS, Device
-from ...core.errors import InvalidInput, NotFound
+from ...core.errors import InvalidInput, NoRoute, NotFound
 from ...core.messages import numbers
 from ...core.messages.messages import MAX_BODY, Draft
+from ...core.routing import plan as routing
 from ...core.service import Core, Unit
 from ...http import fits_int64
 from . import dates
@@ -75,15 +76,19 @@ class Orders:
             self._devices[device_id] = device
         return device
 
-    @staticmethod
-    def slot(p: Params, device: Device | None) -> int:
+    async def slot(self, p: Params, device: Device | None) -> tuple[int, bool]:
+        """The ``sim`` slot, and whether a route of the account serves it instead of the phone."""
         sim = p.integer("sim", "Wrong sim value (0-5)")
         sim = 0 if sim is None else sim
         if sim not in SLOT_CHANNELS:
             raise Sg24Error("Wrong sim value (0-5)")
+        core = self.core or (self.unit.core if self.unit is not None else None)
+        assert core is not None
+        if await routing.slot_routed(core, self.account.id, sim):
+            return sim, True
         if device is not None and not device.has_slot(sim):
             raise Sg24Error(f"Device has no sim slot {sim}")
-        return sim
+        return sim, False
 
     def number(self, part: str) -> str:
         e164 = self._numbers.get(part)
@@ -136,7 +141,7 @@ class Orders:
         if len(body) > MAX_BODY:
             raise Sg24Error(f"Message body longer than {MAX_BODY} characters")
         device = await self.device(p)
-        slot = self.slot(p, device)
+        slot, routed = await self.slot(p, device)
         due_at = self.send_time(p)
         customer_id = p.stripped("customerid")
         if customer_id is not None and len(customer_id) > MAX_CUSTOMER_ID:
@@ -171,4 +176,19 @@ class Orders:
             )
         if check_optouts and await self.opted_out([d.recipient for d in drafts]):
             raise Sg24Error(optouts.REFUSAL)
+        if routed:
+            await self.route_slot(slot, drafts)
         return drafts
+
+    async def route_slot(self, slot: int, drafts: list[Draft]) -> None:
+        """Drafts for a slot a route serves go to its connectors, not to the phone."""
+        core = self.core or (self.unit.core if self.unit is not None else None)
+        assert core is not None
+        wants = [routing.Want(d.channel, d.recipient, d.urgent) for d in drafts]
+        try:
+            targets = await routing.for_slot(core, self.account.id, slot, wants)
+        except NoRoute as exc:
+            raise Sg24Error(str(exc)) from None
+        for draft, target in zip(drafts, targets):
+            draft.device_id, draft.slot, draft.connector_id = None, target.slot, target.connector_id
+            draft.fallback = target.fallback

@@ -403,7 +403,7 @@ async def savepaket(core: Core, p: Params) -> dict[str, Any]:
         if body is None:
             raise Sg24Error("Field body is required")
         tag_ids = _tag_ids(p)
-        slot = orders.slot(p, device)
+        slot, routed = await orders.slot(p, device)
         when = p.stripped("time_to_send")
         send_at = None
         if when is not None and when != "0":
@@ -417,7 +417,7 @@ async def savepaket(core: Core, p: Params) -> dict[str, Any]:
             title=title,
             body=body,
             tag_ids=tag_ids,
-            device_id=device.id if device else None,
+            device_id=device.id if device and not routed else None,  # a routed slot: the account's routes
             slot=slot,
             send_at=send_at,
         )
