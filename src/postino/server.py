@@ -57,6 +57,7 @@ def build_app(settings: Settings) -> FastAPI:
             url = settings.resolved_public_url()
             print(
                 "Postino demo account\n"
+                f"  dashboard:                 {url}/ (log in with the email and password below)\n"
                 f"  email / password:          {demo.email} / {demo.password}\n"
                 f"  SmsGateway24 token:        {demo.secrets['sg24']}\n"
                 f"  MessaggiSMS bearer token:  {demo.secrets['bearer']}\n"

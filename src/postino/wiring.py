@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from . import device_api, metrics, native_api
+from . import device_api, metrics, native_api, web
 from .connectors.whatsapp_cloud import receiver as whatsapp_webhooks
 from .core.accounts import refunds, sandbox
 from .core.contacts import campaigns, optouts
@@ -28,8 +28,9 @@ from .dispatch.scheduler import Job
 from .dispatch.workers import Worker
 from .settings import Settings
 
-APIS: tuple[ModuleType, ...] = (device_api, native_api, whatsapp_webhooks)
-"""Postino's own HTTP APIs and the webhooks connectors receive; each module has a ``router``."""
+APIS: tuple[ModuleType, ...] = (device_api, native_api, whatsapp_webhooks, web)
+"""Postino's own HTTP APIs, the webhooks connectors receive, and the dashboard (last: its pages
+must not shadow an API); each module has a ``router``."""
 
 DIALECTS: tuple[ModuleType, ...] = (sg24, messaggisms, nusasms, smsgate)
 """The provider APIs; each module has a ``router`` and ``install(app)``. A new dialect is one line here."""

@@ -38,12 +38,15 @@ def accounts_create(
     country: str = typer.Option("US", "--country", help="Default country for numbers without +."),
     tz: str = typer.Option("UTC", "--timezone", help="IANA time zone of the account."),
     enforce_credit: bool = typer.Option(False, "--enforce-credit", help="Refuse messages without credit."),
+    operator: bool = typer.Option(
+        False, "--operator", help="An operator: its dashboard shows every account, connectors and routes, and tops up."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object with the new credentials."),
     data_dir: Optional[Path] = DataDir,
     database_url: Optional[str] = DbUrl,
 ) -> None:
     """Create an account with one credential of each kind (secrets are shown only now)."""
-    from ..core.accounts import accounts, billing, credentials
+    from ..core.accounts import accounts, billing, credentials, operators
 
     sms = _decimal(credit, "--credit")
     wa = _decimal(wa_credit, "--wa-credit")
@@ -56,6 +59,8 @@ def accounts_create(
             await billing.top_up(unit, account.id, "sms", sms)
         if wa:
             await billing.top_up(unit, account.id, "wa", wa)
+        if operator:
+            await operators.set_operator(unit, account.id)
         issued = {
             kind: (await credentials.issue(unit, account.id, kind, name="created with the account")).secret
             for kind in ("api_key", "sg24", "bearer", "device_registration")

@@ -49,6 +49,19 @@ accounts = Table(
     Column("credit_enforced", Boolean, nullable=False, default=False),
     Column("settings", JSON, nullable=False, default=dict),
     Column("created_at", UTCDateTime, nullable=False),
+    Column("operator", Boolean, nullable=False, default=False),  # runs the instance: sees every account (dashboard)
+)
+
+dashboard_sessions = Table(
+    "dashboard_sessions",  # browsers signed in to the dashboard (core/accounts/sessions.py)
+    metadata,
+    Column("id_hash", String(64), primary_key=True),  # SHA-256 of the cookie's secret, never the secret
+    Column("account_id", ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_seen_at", UTCDateTime, nullable=False),
+    Column("user_agent", String(200), nullable=False, default=""),
+    Index("ix_dashboard_sessions_account", "account_id"),
+    Index("ix_dashboard_sessions_last_seen", "last_seen_at"),
 )
 
 credentials = Table(

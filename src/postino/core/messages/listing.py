@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import case, func, select
 
-from ...db.tables import campaigns, message_events, messages
+from ...db.tables import campaigns, contacts, message_events, messages
 from ..service import Unit
 from . import messages as messages_mod
 
@@ -33,6 +33,8 @@ class Filter:
     device_id: int | None = None
     connector_id: int | None = None
     campaign_id: int | None = None
+    list_id: int | None = None
+    """Messages to (or from) a number of this contact list."""
     created_from: datetime | None = None
     created_before: datetime | None = None
     number: str | None = None
@@ -59,6 +61,9 @@ def _where(account_id: int, flt: Filter) -> list[Any]:
             .scalar_subquery()
         )
         where.append(messages.c.batch_id == batch)
+    if flt.list_id is not None:
+        numbers = select(contacts.c.phone).where(contacts.c.tag_id == flt.list_id, contacts.c.account_id == account_id)
+        where.append(messages.c.recipient.in_(numbers))
     if flt.created_from is not None:
         where.append(messages.c.created_at >= flt.created_from)
     if flt.created_before is not None:
