@@ -340,3 +340,28 @@ async def test_fallback_to_sms_when_the_number_is_not_on_whatsapp(core, database
         server.stop()
         graph.stop()
         smsc.stop()
+
+
+async def test_an_expired_token_takes_the_connector_down_and_says_so(core, database_url, tmp_path: Path) -> None:
+    ida = await indonesian(core)
+    graph = GraphProcess(tmp_path / "graph", "--expired-token").start()
+    cid = await add_cloud(core, ida.id, graph)
+    await add_route(core, ida.id, "whatsapp", cid)
+    server = ServerProcess(tmp_path / "server", database_url, env=ENV).start()
+    try:
+        async def down_with_reason() -> records.Connector | None:
+            async with core.reader() as unit:
+                record = await records.get(unit, ida.id, cid)
+            return record if record.state == "down" and "access token refused: 190" in record.state_detail else None
+
+        record = await wait_for(down_with_reason, timeout=30, message="connector down: token refused")
+        assert not record.up()
+        async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
+            metrics = (await http.get("/metrics")).text
+            refused = await nusa_post(http, "/whatsapp/message", {"APIKey": ida.api_key},
+                                      {"destination": "6281234567890", "message": "Halo"})  # fmt: skip
+        assert f'postino_connector_bound{{account="{ida.id}",connector="wa",state="down"}} 1.0' in metrics
+        assert refused.status_code == 400 and refused.json()["message"] == "No WA sender available"
+    finally:
+        server.stop()
+        graph.stop()

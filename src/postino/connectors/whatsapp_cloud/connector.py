@@ -10,7 +10,9 @@ webhook set-up handshake).
 Order per recipient is kept: sends to one number wait for each other, and a throughput
 error (130429, 131056, …) is waited out and the same message sent again, in place, rather
 than given back to the queue behind newer ones. An expired token (190) takes the link
-down; it is tried again every ``TOKEN_RETRY_SECONDS`` and at once when the token changes.
+down, whether the first request to tell it is the check made on coming up (the phone
+number's own record) or a send; it is tried again every ``TOKEN_RETRY_SECONDS`` and at
+once when the token changes.
 """
 
 from __future__ import annotations
@@ -143,7 +145,7 @@ class CloudConnector(base.Connector):
         try:
             while not stop.is_set():
                 if self._state != "bound":
-                    refusal = await self._refusal()
+                    refusal = await self._refusal() or await self._token_refusal()
                     if refusal is None:
                         self._link("bound")
                     else:
@@ -169,6 +171,25 @@ class CloudConnector(base.Connector):
         except OSError as exc:
             return f"cannot resolve {host}: {exc}"
         return None
+
+    async def _token_refusal(self) -> str | None:
+        """Ask for the phone number itself: an expired or wrong token is told now, not at the first send."""
+        assert self.client is not None
+        info = self.url.rsplit("/", 1)[0]  # {base}/{version}/{phone_number_id}
+        try:
+            response = await self.client.get(info, params={"fields": "display_phone_number,verified_name"})
+        except (httpx.HTTPError, BlockedAddress) as exc:
+            return f"cannot reach the Cloud API: {type(exc).__name__}"
+        if response.status_code == 200:
+            return None
+        try:
+            answer = orjson.loads(response.content)
+        except orjson.JSONDecodeError:
+            answer = None
+        failed = wire.failure(response.status_code, answer)
+        if failed.action == "down":
+            return f"access token refused: {failed.text}"
+        return f"phone number id refused: {failed.text}" if response.status_code in (400, 404) else None
 
     async def send(self, message: base.Outbound) -> base.Sent:
         """POST one message; throughput errors are waited out and it is sent again, in order."""
