@@ -365,3 +365,43 @@ async def test_an_expired_token_takes_the_connector_down_and_says_so(core, datab
     finally:
         server.stop()
         graph.stop()
+
+
+async def test_a_template_reaches_a_number_whose_window_is_closed(core, database_url, tmp_path: Path) -> None:
+    ida = await indonesian(core)
+    server = ServerProcess(tmp_path / "server", database_url, env=ENV)
+    graph = GraphProcess(tmp_path / "graph", "--window-closed", "62818*", "--read-delay", "none").start()
+    cid = await add_cloud(core, ida.id, graph)
+    graph.command(webhook_url=hook(server, cid))
+    await add_route(core, ida.id, "whatsapp", cid)
+    server.start()
+    try:
+        await wait_bound(core, ida.id, cid)
+        headers = {"Authorization": f"Bearer {ida.bearer_token}"}
+        template = {"name": "order_update", "language": "id", "components": [
+            {"type": "body", "parameters": [{"type": "text", "text": "A-1042"}]}]}  # fmt: skip
+        async with httpx.AsyncClient(base_url=server.url, headers=headers, timeout=30) as http:
+            bad = await http.post("/api/v1/messages", json={"to": "081812345678", "channel": "sms", "template": template})
+            assert bad.status_code == 422 and bad.json()["error"]["field"] == "template"
+            empty = await http.post("/api/v1/messages", json={"to": "081812345678", "channel": "whatsapp"})
+            assert empty.status_code == 422 and empty.json()["error"]["field"] == "text"
+            sent = await http.post("/api/v1/messages", json={"to": "081812345678", "channel": "whatsapp",
+                                                             "template": template})  # fmt: skip
+            assert sent.status_code == 201, sent.text
+            assert sent.json()["state"] == "queued"
+            mid = sent.json()["id"]
+
+            async def delivered() -> dict | None:
+                shown = (await http.get(f"/api/v1/messages/{mid}")).json()
+                return shown if shown["state"] == "delivered" else None
+
+            shown = await wait_for(delivered, timeout=30, message="template delivered")
+        assert shown["recipient"] == "+6281812345678" and shown["connector_id"] == cid
+        assert [e["state"] for e in shown["events"]][:1] == ["queued"]
+        [send] = graph.events("send")
+        assert send["body"]["type"] == "template"
+        assert send["body"]["template"] == {"name": "order_update", "language": {"code": "id"},
+                                            "components": template["components"]}  # fmt: skip
+    finally:
+        server.stop()
+        graph.stop()
