@@ -22,7 +22,7 @@ async def test_a_started_campaign_becomes_running_with_everything_counted_as_han
             " VALUES (:a, 'Old', 'Hi', 'sms', :tags, :at, 'started', 3, :at)"
         ).bindparams(bindparam("at", type_=UTCDateTime())), {"a": alice.id, "tags": f"[{tag}]",
                                                             "at": datetime(2026, 1, 5, 10, tzinfo=timezone.utc)})  # fmt: skip
-    await upgrade(core.db)
+    await upgrade(core.db, "0008")
     async with core.reader() as unit:
         assert await current_revision(unit.conn) == "0008"
         (old,), _next = await campaigns.list_campaigns(unit, alice.id)

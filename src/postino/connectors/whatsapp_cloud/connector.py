@@ -40,7 +40,9 @@ DEFAULT_BASE_URL = "https://graph.facebook.com"
 DEFAULT_VERSION = "v21.0"
 TOKEN_RETRY_SECONDS = 60.0
 RETRY_FIRST = 0.5
-RETRY_MAX = 30.0
+RETRY_MAX = 10.0
+THROUGHPUT_CODES = frozenset({4, 80007, 130429})
+"""The whole number's throughput is spent: every send waits (one shared pause), not each on its own."""
 REQUEST_TIMEOUT = 20.0
 _VERSION = re.compile(r"v\d{1,3}\.\d{1,2}")
 
@@ -114,6 +116,8 @@ class CloudConnector(base.Connector):
         self._state = "down"
         self.last_error = ""
         self.paused_until = 0.0
+        self.throttle_pause = RETRY_FIRST
+        """The shared pause after a throughput error: doubles while they go on, back to the first after a success."""
         self.recipients: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self.stop: asyncio.Event | None = None
         self.client: httpx.AsyncClient | None = None
@@ -217,6 +221,7 @@ class CloudConnector(base.Connector):
             if wamid is not None:
                 if self._state != "bound":
                     self._link("bound")
+                self.throttle_pause = RETRY_FIRST
                 return base.Sent(ids=[wamid], keys=[[wamid]], parts=1)
             failed = wire.failure(status, answer)
             if failed.action == "down":
@@ -226,9 +231,13 @@ class CloudConnector(base.Connector):
                 self.counts["refused"] += 1
                 raise base.Refuse(failed.reason, failed.text)
             self.counts["retried"] += 1
-            if failed.code in (130429, 4, 80007):  # the whole number's throughput: everyone waits
-                self.paused_until = max(self.paused_until, time.monotonic() + delay)
-            await self._pause(delay)
+            if failed.code in THROUGHPUT_CODES:
+                now = time.monotonic()
+                if self.paused_until <= now:  # the first to hear of it sets the pause; the others join it
+                    self.paused_until = now + self.throttle_pause
+                    self.throttle_pause = min(self.throttle_pause * 2, RETRY_MAX)
+                continue
+            await self._pause(delay)  # this recipient (pair rate) or a passing fault: this message waits
             delay = min(delay * 2, RETRY_MAX)
 
     async def _post(self, body: bytes) -> tuple[int, Any]:

@@ -25,6 +25,7 @@ from ...core.net import media as media_store
 from ...core.routing import connectors as records
 from ...core.routing import whatsapp
 from ...core.service import Core, Unit
+from ...http import fits_int64
 from . import media, webhook
 from .connector import KIND
 
@@ -39,6 +40,8 @@ _KEPT_TYPES = frozenset(media_store.EXTENSIONS)
 
 
 async def _record(core: Core, connector_id: int) -> tuple[records.Connector, dict[str, str]] | None:
+    if not fits_int64(connector_id):  # no column holds it: it names nothing
+        return None
     try:
         async with core.reader() as unit:
             record = await records.find(unit, connector_id, KIND)
