@@ -22,15 +22,43 @@ SQLite copies the WAL back into the database file (a checkpoint) inside the COMM
 crosses its threshold, so every thousandth page written would hold a whole group, and
 every request waiting on it, for the length of a copy and two fsyncs. The writer turns
 that off for its connection and a ``Checkpointer`` thread does it beside the writes.
+
+Copying is not enough to keep the WAL small. SQLite starts the WAL again from its
+beginning only when a write begins after a checkpoint has copied *every* frame and no
+reader still reads from the WAL. Under steady load that moment does not come: the writer
+appends groups while a ``PASSIVE`` round copies (it waits for nobody, so it ends behind),
+and a reader's snapshot pins the frames after its mark. The file then grows as long as
+the load lasts (535 MB and more under a campaign; ``journal_size_limit`` trims the file
+only at a restart). So when the frames in use pass ``WAL_RESTART_BYTES`` the Checkpointer
+takes the writers' turn (the lock the group writer and ``Database.begin`` take around a
+transaction, so writers wait on a lock that wakes them at once, not in SQLite's sleeping
+busy handler) and runs ``RESTART``: with no writer to race it can copy the last frames,
+and the next group writes from the file's start.
+
+A restart holds every write for as long as it runs, so the round does beforehand, outside
+the turn, what it can: it syncs the database file (a round that ends behind the writer
+never does, so pages copied by many rounds would wait for the restart's sync) and copies
+with one more ``PASSIVE``. Under the turn there remain the frames written in between and
+two small syncs; waiting for readers is capped by a short busy timeout, after which the
+turn is given back and the next round tries again, so a long report delays the restart
+instead of stalling the writes.
+
+The threshold is half of ``journal_size_limit``: the file then never grows past the limit
+under steady load, so the first COMMIT after a restart has nothing to cut (truncating the
+file there is inside a COMMIT, and took up to 130 ms on a busy disk). That COMMIT still
+syncs the WAL's new header, which SQLite needs against a power cut; restarting only every
+32 MiB keeps that one sync rare.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import queue
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import groupby
@@ -50,6 +78,10 @@ MAX_GROUP = 256
 """Works per transaction: enough to share a COMMIT, few enough that answers are not held long."""
 WAL_KEPT_BYTES = 64 * 1024 * 1024
 """A WAL grown past this by a burst is cut back to it when it restarts."""
+WAL_RESTART_BYTES = WAL_KEPT_BYTES // 2
+"""Frames in use past this make the Checkpointer restart the WAL (see the module's docstring)."""
+RESTART_WAIT_MS = 20
+"""How long a restart waits for readers to leave the WAL while it holds the writers' turn."""
 
 
 @dataclass(frozen=True)
@@ -156,15 +188,22 @@ class GroupWriter:
 class Checkpointer:
     """Copies the WAL into the database file beside the writer, never inside its COMMIT.
 
-    ``PASSIVE`` waits for no reader or writer; it copies what it can and runs again. After
-    a complete copy the next write starts the WAL from its beginning, so the file stays
-    about as large as what a few rounds write.
+    ``PASSIVE`` waits for no reader or writer; it copies what it can and runs again. Once
+    the frames in use pass ``restart_bytes`` a round also restarts the WAL, holding the
+    writers' ``turn`` for that short step only (the module's docstring says why).
     """
 
     EVERY = 0.2  # seconds between rounds (a round with nothing to copy costs a few microseconds)
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, turn: threading.Lock | None = None,
+                 restart_bytes: int | None = WAL_RESTART_BYTES) -> None:
         self.path = path
+        self.turn = turn or threading.Lock()
+        self.restart_bytes = restart_bytes
+        self.restarts = 0
+        """``RESTART`` checkpoints that found the WAL free: the next write starts it over."""
+        self.rounds = 0
+        """Rounds run (each a ``PASSIVE`` checkpoint, and a restart when one is due)."""
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="postino-checkpoint", daemon=True)
 
@@ -179,26 +218,62 @@ class Checkpointer:
     def _loop(self) -> None:
         conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
         try:
+            frame = conn.execute("PRAGMA page_size").fetchone()[0] + 24
             while not self._stop.wait(self.EVERY):
                 try:
-                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                    _busy, frames, _copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                    if self.restart_bytes is not None and frames * frame > self.restart_bytes:
+                        self._restart(conn)
                 except sqlite3.Error as exc:  # a busy database: the next round tries again
                     log.debug("checkpoint skipped: %s", exc)
+                self.rounds += 1
         finally:
             conn.close()
+
+    def _restart(self, conn: sqlite3.Connection) -> None:
+        """``RESTART`` with the writers held off; gives up after a short wait for readers."""
+        # Under the turn the checkpoint must sync the WAL, copy, and sync the database file.
+        # Done here first, outside it, that work is left small: the database file's pages
+        # copied by earlier rounds (a round that ends behind the writer never syncs them)
+        # and the frames written since this round began.
+        _sync(self.path)
+        conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        if not self.turn.acquire(timeout=1.0):  # a long write transaction: next round
+            return
+        started = time.perf_counter()
+        try:
+            conn.execute(f"PRAGMA busy_timeout={RESTART_WAIT_MS}")
+            busy, frames, copied = conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
+        finally:
+            self.turn.release()
+            conn.execute("PRAGMA busy_timeout=30000")
+        log.debug("WAL restart %s (%s of %s frames copied), writers held %.1f ms", "deferred" if busy else "done",
+                  copied, frames, (time.perf_counter() - started) * 1000)
+        if not busy:
+            self.restarts += 1
+
+
+def _sync(path: str) -> None:
+    """``fdatasync`` a file by path (SQLite's own descriptors are not reachable from here)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fdatasync(fd)
+    finally:
+        os.close(fd)
 
 
 class SQLiteGroupWriter(GroupWriter):
     """One thread, one ``sqlite3`` connection, one transaction per group."""
 
-    def __init__(self, path: str, tune: Callable[[Any], None], turn: threading.Lock | None = None) -> None:
+    def __init__(self, path: str, tune: Callable[[Any], None], turn: threading.Lock | None = None,
+                 restart_bytes: int | None = WAL_RESTART_BYTES) -> None:
         self._engine = create_engine(f"sqlite:///{path}", poolclass=StaticPool, connect_args={"check_same_thread": False})
         tune(self._engine)
         self._queue: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._turn = turn or threading.Lock()
-        self._checkpointer = Checkpointer(path)
+        self._checkpointer = Checkpointer(path, self._turn, restart_bytes)
 
     async def run(self, work: Callable[[Connection], T], merge: Merge | None = None) -> T:
         loop = asyncio.get_running_loop()
