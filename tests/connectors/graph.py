@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import re
 import subprocess
 from pathlib import Path
 from typing import Any
 
 from tests.connectors.smsc import SmscProcess
-from tests.support import postino_command, wait_for_sync
 
 API_VERSION = "v21.0"
 
@@ -42,30 +39,12 @@ class GraphProcess(SmscProcess):
     def messages_url(self) -> str:
         return f"{self.base_url}/{API_VERSION}/{self.phone_number_id}/messages"
 
-    def start(self, port: int = 0) -> "GraphProcess":
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        offset = len(self.log())
-        out = open(self.log_path, "ab")  # noqa: SIM115 - lives as long as the process
-        self.proc = subprocess.Popen(
-            postino_command(
-                "graph", "simulate", "--port", str(port or self.port), "--token", self.token,
-                "--app-secret", self.app_secret, "--verify-token", self.verify_token,
-                "--phone-number-id", self.phone_number_id, "--log", str(self.events_path), *self.extra,
-            ),
-            stdin=subprocess.PIPE,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env=dict(os.environ),
-        )
-
-        def listening() -> int | None:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"graph fake exited: {self.log()}")
-            found = re.search(r"listening on [^\s:]+:(\d+)", self.log()[offset:])
-            return int(found.group(1)) if found else None
-
-        self.port = wait_for_sync(listening, timeout=20, message="graph fake listening")
-        return self
+    def argv(self, port: int) -> list[str]:
+        return [
+            "graph", "simulate", "--port", str(port), "--token", self.token, "--app-secret", self.app_secret,
+            "--verify-token", self.verify_token, "--phone-number-id", self.phone_number_id,
+            "--log", str(self.events_path), *self.extra,
+        ]  # fmt: skip
 
     def settings(self) -> dict[str, Any]:
         """What ``connectors add whatsapp_cloud`` takes to reach this fake."""

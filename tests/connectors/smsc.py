@@ -25,14 +25,20 @@ class SmscProcess(ChildProcess):
         self.proc: subprocess.Popen | None = None
         self.port = 0
 
+    def argv(self, port: int) -> list[str]:
+        """The ``postino`` command line of this process."""
+        return [
+            "smsc", "simulate", "--port", str(port), "--system-id", self.system_id, "--password", self.password,
+            "--log", str(self.events_path), *self.extra,
+        ]  # fmt: skip
+
     def start(self, port: int = 0) -> "SmscProcess":
+        """Start it (again, on its old port when it had one) and return once it listens."""
         self.workdir.mkdir(parents=True, exist_ok=True)
+        offset = len(self.log())  # a restart's "listening" line, not the last run's
         out = open(self.log_path, "ab")  # noqa: SIM115 - lives as long as the process
         self.proc = subprocess.Popen(
-            postino_command(
-                "smsc", "simulate", "--port", str(port or self.port), "--system-id", self.system_id,
-                "--password", self.password, "--log", str(self.events_path), *self.extra,
-            ),
+            postino_command(*self.argv(port or self.port)),
             stdin=subprocess.PIPE,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -41,11 +47,11 @@ class SmscProcess(ChildProcess):
 
         def listening() -> int | None:
             if self.proc.poll() is not None:
-                raise AssertionError(f"smsc exited: {self.log()}")
-            found = re.search(r"listening on [^\s:]+:(\d+)", self.log())
+                raise AssertionError(f"{self.argv(0)[0]} exited: {self.log()}")
+            found = re.search(r"listening on [^\s:]+:(\d+)", self.log()[offset:])
             return int(found.group(1)) if found else None
 
-        self.port = wait_for_sync(listening, timeout=20, message="smsc listening")
+        self.port = wait_for_sync(listening, timeout=20, message=f"{self.argv(0)[0]} listening")
         return self
 
     def command(self, **command: Any) -> None:

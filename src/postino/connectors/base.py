@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
+from ..core.net import guard
 from ..core.routing.connectors import Connector as Record
 
 
@@ -27,6 +28,32 @@ class SettingsError(ValueError):
     def __init__(self, message: str, *, field: str) -> None:
         super().__init__(message)
         self.field = field
+
+
+def whole_number(options: dict[str, Any], name: str, low: int, high: int, default: int | None) -> int | None:
+    """A whole-number setting between ``low`` and ``high``; ``default`` when it is not given."""
+    value = options.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise SettingsError(f"{name} is a whole number", field=name) from None
+    if not low <= number <= high:
+        raise SettingsError(f"{name} is between {low} and {high}", field=name)
+    return number
+
+
+async def refusal(host: str, port: int, settings: Any) -> str | None:
+    """Why the operator's network policy forbids connecting to ``host``; None when it may be reached."""
+    try:
+        addresses = await guard.resolve(host, port)
+        guard.ensure_allowed(host, addresses, guard.Policy.of(settings))
+    except guard.BlockedURL as exc:
+        return f"{exc.message} (see POSTINO_ALLOWED_PRIVATE_NETWORKS)"
+    except OSError as exc:
+        return f"cannot resolve {host}: {exc}"
+    return None
 
 
 @dataclass(frozen=True)

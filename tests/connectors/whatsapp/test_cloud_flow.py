@@ -75,6 +75,18 @@ async def nusa_post(http: httpx.AsyncClient, path: str, key: dict, body: dict) -
     return await wait_for(send, timeout=10, interval=0.06, message="NusaSMS answered")
 
 
+async def cloud_and_server(core, account_id: int, database_url: str, tmp_path: Path, *fake: str,  # noqa: ANN001
+                           **connector) -> tuple[ServerProcess, GraphProcess, int]:
+    """A started fake Graph API, a connector to it with a WhatsApp route, and a started server its webhooks reach."""
+    server = ServerProcess(tmp_path / "server", database_url, env=ENV)
+    graph = GraphProcess(tmp_path / "graph", *fake).start()
+    cid = await add_cloud(core, account_id, graph, **connector)
+    graph.command(webhook_url=hook(server, cid))
+    await add_route(core, account_id, "whatsapp", cid)
+    server.start()
+    return server, graph, cid
+
+
 async def indonesian(core):  # noqa: ANN001, ANN201
     return await make_account(core, "ida@example.co.id", "ida password 1", country="ID", timezone="Asia/Jakarta")
 
@@ -213,13 +225,8 @@ async def _account(unit, account_id: int):  # noqa: ANN001, ANN202
 
 async def test_a_failed_status_refunds_the_wa_credit_and_says_why(core, database_url, tmp_path: Path) -> None:
     ida = await indonesian(core)
-    server = ServerProcess(tmp_path / "server", database_url, env=ENV)
-    graph = GraphProcess(tmp_path / "graph", "--invalid", "62819*", "--window-closed", "62818*")
-    graph.start()
-    cid = await add_cloud(core, ida.id, graph)
-    graph.command(webhook_url=hook(server, cid))
-    await add_route(core, ida.id, "whatsapp", cid)
-    server.start()
+    server, graph, cid = await cloud_and_server(core, ida.id, database_url, tmp_path, "--invalid", "62819*",
+                                                "--window-closed", "62818*")  # fmt: skip
     try:
         await wait_bound(core, ida.id, cid)
         async with core.reader() as unit:
@@ -344,10 +351,7 @@ async def test_fallback_to_sms_when_the_number_is_not_on_whatsapp(core, database
 
 async def test_an_expired_token_takes_the_connector_down_and_says_so(core, database_url, tmp_path: Path) -> None:
     ida = await indonesian(core)
-    graph = GraphProcess(tmp_path / "graph", "--expired-token").start()
-    cid = await add_cloud(core, ida.id, graph)
-    await add_route(core, ida.id, "whatsapp", cid)
-    server = ServerProcess(tmp_path / "server", database_url, env=ENV).start()
+    server, graph, cid = await cloud_and_server(core, ida.id, database_url, tmp_path, "--expired-token")
     try:
         async def down_with_reason() -> records.Connector | None:
             async with core.reader() as unit:
@@ -369,12 +373,8 @@ async def test_an_expired_token_takes_the_connector_down_and_says_so(core, datab
 
 async def test_a_template_reaches_a_number_whose_window_is_closed(core, database_url, tmp_path: Path) -> None:
     ida = await indonesian(core)
-    server = ServerProcess(tmp_path / "server", database_url, env=ENV)
-    graph = GraphProcess(tmp_path / "graph", "--window-closed", "62818*", "--read-delay", "none").start()
-    cid = await add_cloud(core, ida.id, graph)
-    graph.command(webhook_url=hook(server, cid))
-    await add_route(core, ida.id, "whatsapp", cid)
-    server.start()
+    server, graph, cid = await cloud_and_server(core, ida.id, database_url, tmp_path, "--window-closed", "62818*",
+                                                "--read-delay", "none")  # fmt: skip
     try:
         await wait_bound(core, ida.id, cid)
         headers = {"Authorization": f"Bearer {ida.bearer_token}"}

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from ...core.net import guard
 from ...settings import Settings
 from .. import base
 from . import pdu, receipts
@@ -24,19 +23,6 @@ PASSWORD_MAX = 8
 
 REASONS = {pdu.ESME_RINVDSTADR: "invalid_destination"}
 """SMPP status -> the message's failure reason; any other refusal is ``rejected``."""
-
-
-def _int(options: dict[str, Any], name: str, low: int, high: int, default: int | None) -> int | None:
-    value = options.get(name)
-    if value is None or value == "":
-        return default
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        raise base.SettingsError(f"{name} is a whole number", field=name) from None
-    if not low <= number <= high:
-        raise base.SettingsError(f"{name} is between {low} and {high}", field=name)
-    return number
 
 
 def _text(options: dict[str, Any], name: str, limit: int, *, required: bool = False) -> str:
@@ -62,16 +48,16 @@ def parse(options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
     """Check an SMPP connector's settings: (config to store, secrets to seal)."""
     config: dict[str, Any] = {
         "host": _text(options, "host", 253, required=True),
-        "port": _int(options, "port", 1, 65535, None),
+        "port": base.whole_number(options, "port", 1, 65535, None),
         "system_id": _text(options, "system_id", SYSTEM_ID_MAX, required=True),
         "system_type": _text(options, "system_type", 12),
-        "window": _int(options, "window", 1, 1000, 10),
-        "tps": _int(options, "tps", 1, 100_000, None),
+        "window": base.whole_number(options, "window", 1, 1000, 10),
+        "tps": base.whole_number(options, "tps", 1, 100_000, None),
         "tls": _flag(options, "tls"),
-        "source_ton": _int(options, "source_ton", 0, 6, None),
-        "source_npi": _int(options, "source_npi", 0, 18, None),
+        "source_ton": base.whole_number(options, "source_ton", 0, 6, None),
+        "source_npi": base.whole_number(options, "source_npi", 0, 18, None),
         "default_sender": _text(options, "default_sender", 15),
-        "max_queue": _int(options, "max_queue", 1, 10_000_000, None),
+        "max_queue": base.whole_number(options, "max_queue", 1, 10_000_000, None),
     }
     if config["port"] is None:
         raise base.SettingsError("port is required", field="port")
@@ -119,7 +105,7 @@ class SmppConnector(base.Connector):
     async def run(self, stop: asyncio.Event) -> None:
         """Bind and keep the bind, once the SMSC's address is one outgoing traffic may reach."""
         while not stop.is_set():
-            refusal = self.refusal = await self._refusal()
+            refusal = self.refusal = await base.refusal(self.config.host, self.config.port, self.settings)
             if refusal is None:
                 await self.client.run(stop)
                 return
@@ -128,17 +114,6 @@ class SmppConnector(base.Connector):
                 await asyncio.wait_for(stop.wait(), timeout=30)
             except asyncio.TimeoutError:
                 pass
-
-    async def _refusal(self) -> str | None:
-        """Why the operator's network policy forbids this host; None when it may be reached."""
-        try:
-            addresses = await guard.resolve(self.config.host, self.config.port)
-            guard.ensure_allowed(self.config.host, addresses, guard.Policy.of(self.settings))
-        except guard.BlockedURL as exc:
-            return f"{exc.message} (see POSTINO_ALLOWED_PRIVATE_NETWORKS)"
-        except OSError as exc:
-            return f"cannot resolve {self.config.host}: {exc}"
-        return None
 
     async def send(self, message: base.Outbound) -> base.Sent:
         outgoing = Outgoing(

@@ -47,17 +47,6 @@ REQUEST_TIMEOUT = 20.0
 _VERSION = re.compile(r"v\d{1,3}\.\d{1,2}")
 
 
-def _int(options: dict[str, Any], name: str, low: int, high: int, default: int | None) -> int | None:
-    value = options.get(name)
-    if value is None or value == "":
-        return default
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise base.SettingsError(f"{name} is a whole number", field=name)
-    if not low <= value <= high:
-        raise base.SettingsError(f"{name} is between {low} and {high}", field=name)
-    return value
-
-
 def _secret(options: dict[str, Any], name: str) -> str:
     value = str(options.get(name) or "")
     if not value:
@@ -87,9 +76,9 @@ def parse(options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
         "display_number": display,
         "base_url": base_url,
         "api_version": version,
-        "window": _int(options, "window", 1, 200, 10),
-        "tps": _int(options, "tps", 1, 1000, 80),
-        "max_queue": _int(options, "max_queue", 1, 10_000_000, None),
+        "window": base.whole_number(options, "window", 1, 200, 10),
+        "tps": base.whole_number(options, "tps", 1, 1000, 80),
+        "max_queue": base.whole_number(options, "max_queue", 1, 10_000_000, None),
     }
     secrets = {name: _secret(options, name) for name in ("token", "app_secret", "verify_token")}
     return {k: v for k, v in config.items() if v not in (None, "")}, secrets
@@ -166,15 +155,8 @@ class CloudConnector(base.Connector):
 
     async def _refusal(self) -> str | None:
         parts = urlsplit(self.url)
-        host = parts.hostname or ""
-        try:
-            addresses = await guard.resolve(host, parts.port or (443 if parts.scheme == "https" else 80))
-            guard.ensure_allowed(host, addresses, guard.Policy.of(self.settings))
-        except guard.BlockedURL as exc:
-            return f"{exc.message} (see POSTINO_ALLOWED_PRIVATE_NETWORKS)"
-        except OSError as exc:
-            return f"cannot resolve {host}: {exc}"
-        return None
+        return await base.refusal(parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80),
+                                  self.settings)  # fmt: skip
 
     async def _token_refusal(self) -> str | None:
         """Ask for the phone number itself: an expired or wrong token is told now, not at the first send."""

@@ -42,9 +42,7 @@ async def plan(unit: Unit, account_id: int, wants: Sequence[Want]) -> list[Targe
             to_phones[want.channel].append(index)
             continue
         if usable is None:
-            now = utcnow()
-            live = await connectors_mod.live(core, account_id)
-            usable = {i: c for i, c in live.items() if c.up(now) and not c.saturated()}
+            usable = await _usable(core, account_id)
         matched = False
         for route in candidates:
             if route.matches(want.channel, want.recipient, want.urgent):
@@ -63,6 +61,12 @@ async def plan(unit: Unit, account_id: int, wants: Sequence[Want]) -> list[Targe
     return [t for t in found if t is not None]
 
 
+async def _usable(core: Core, account_id: int) -> dict[int, connectors_mod.Connector]:
+    """The account's connectors that may take a message now: up, and not saturated."""
+    now = utcnow()
+    return {i: c for i, c in (await connectors_mod.live(core, account_id)).items() if c.up(now) and not c.saturated()}
+
+
 async def slot_routed(core: Core, account_id: int, slot: int) -> bool:
     """Whether a route of the account serves SG24 sim slot ``slot`` (``routes add --slot``)."""
     return any(r.slot == slot for r in await routes_mod.of_account(core, account_id))
@@ -72,8 +76,7 @@ async def for_slot(core: Core, account_id: int, slot: int, wants: Sequence[Want]
     """Targets for messages an SG24 request sent to sim slot ``slot`` that a route serves
     (``slot_routed``); ``NoRoute`` when its routes have no connector up now."""
     serving = [r for r in await routes_mod.of_account(core, account_id) if r.slot == slot]
-    now = utcnow()
-    usable = {i: c for i, c in (await connectors_mod.live(core, account_id)).items() if c.up(now) and not c.saturated()}
+    usable = await _usable(core, account_id)
     found = []
     for want in wants:
         for route in serving:
