@@ -43,8 +43,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--soak-minutes", type=float, default=30.0)
     parser.add_argument("--rows", type=int, help="Messages loaded for figure 5 (default 1,000,000).")
     parser.add_argument("--seconds", type=float, help="Length of each load run (default 10, --quick 5).")
-    parser.add_argument("--only", default="1,2,3,4,5,6,7", help="Figures to run, e.g. 1,6.")
+    parser.add_argument("--fig8-seconds", type=float, default=300.0,
+                        help="Length of figure 8's sustained load (default 5 minutes).")
+    parser.add_argument("--only", default="1,2,3,4,5,6,7,8", help="Figures to run, e.g. 1,6.")
     parser.add_argument("--keep", action="store_true", help="Keep the temporary folder (logs, database).")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="With figure 1: also figure 1 on PostgreSQL at 1 and N processes (serve --workers N).")
+    parser.add_argument("--pg-url", help="PostgreSQL server for --workers (default: scripts/postgres start).")
     args = parser.parse_args(argv)
     only = {int(x) for x in args.only.split(",") if x.strip()}
     seconds = args.seconds or (5.0 if args.quick else 10.0)
@@ -75,6 +80,9 @@ def main(argv: list[str] | None = None) -> int:
             result += figures.accept_rate(env, bare)
             print(table(result), flush=True)
         bare.stop()
+        if 1 in only and args.workers > 1:
+            result += figures.accept_rate_workers(env, args.workers, services.pg_database(args.pg_url))
+            print(table(result), flush=True)
         if 2 in only:
             result += figures.bulk(env)
         if 3 in only:
@@ -87,6 +95,8 @@ def main(argv: list[str] | None = None) -> int:
             result += figures.rss(env, args.soak_minutes if args.soak else 0)
         if 7 in only:
             result += campaign.figure(env)
+        if 8 in only:
+            result += figures.sustained(env, args.fig8_seconds)
     finally:
         server.stop()
         bare.stop()

@@ -31,13 +31,28 @@ async def app(scope, receive, send) -> None:
 
 
 def main() -> None:
+    """``python -m bench.bare PORT [--workers N]``: with N, N processes on the port through
+    ``postino serve --workers``' own supervisor and SO_REUSEPORT sockets (``--listen-fd`` in each)."""
+    import socket
+
     import uvicorn
 
+    from postino import supervisor
     from postino.cli.server import uvicorn_config
     from postino.settings import Settings
 
-    settings = Settings(port=int(sys.argv[1]), log_level="warning")
-    uvicorn.Server(uvicorn_config(app, settings)).run()
+    args = sys.argv[1:]
+    settings = Settings(port=int(args[0]), log_level="warning")
+    workers = int(args[args.index("--workers") + 1]) if "--workers" in args else 1
+    if workers > 1:
+        sockets = supervisor.listening_sockets(settings.host, settings.port, workers)
+        commands = [[sys.executable, "-m", "bench.bare", args[0], "--listen-fd", str(s.fileno())] for s in sockets]
+        raise SystemExit(supervisor.supervise(commands, sockets))
+    server = uvicorn.Server(uvicorn_config(app, settings))
+    if "--listen-fd" in args:
+        server.run(sockets=[socket.socket(fileno=int(args[args.index("--listen-fd") + 1]))])
+    else:
+        server.run()
 
 
 if __name__ == "__main__":

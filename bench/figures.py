@@ -6,6 +6,7 @@ import json
 import random
 import sqlite3
 import statistics
+import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -329,4 +330,125 @@ def rss(env: Env, soak_minutes: float) -> list[Row]:
         rows.append(Row(f"6. server RSS after {soak_minutes:.0f} min at half rate",
                         f"{max(samples):.0f} MB (last third vs first: {growth:+.0f} MB)", "<= 200 MB and flat",
                         max(samples) <= 200 and growth <= 20))
+    return rows
+
+
+@dataclass
+class Interval:
+    """One sampling interval of figure 8."""
+
+    at_s: float
+    rate: float
+    p99_ms: float
+    max_ms: float
+    wal_mb: float
+    db_mb: float
+    errors: int
+
+
+def _mb(path: Path) -> float:
+    try:
+        return path.stat().st_size / 1e6
+    except FileNotFoundError:
+        return 0.0
+
+
+def sustained(env: Env, seconds: float, every: float = 5.0, share: float = 0.8) -> list[Row]:
+    """Figure 8: addsms at ``share`` of the rate measured just before, for ``seconds``.
+
+    The load is offered on a fixed schedule (``loadgen.run(rate=...)``), in back-to-back
+    runs of ``every`` seconds so that each interval has its own p99; the WAL file's size
+    is sampled in between and between samples by a thread, so a peak inside an interval
+    counts too. Prints the table of intervals as it goes.
+    """
+    requests = _sms_requests(env)
+    url = env.server.url + "/getdata/addsms"
+    wal = env.data_dir / "postino.db-wal"
+    db = env.data_dir / "postino.db"
+    probe = loadgen.run(url, seconds=env.seconds, connections=64, requests_file=requests)
+    offered = probe.rate * share
+    peak = [0.0]
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.wait(0.5):
+            peak[0] = max(peak[0], _mb(wal))
+
+    watcher = threading.Thread(target=watch, name="fig8-wal", daemon=True)
+    watcher.start()
+    intervals: list[Interval] = []
+    started = time.monotonic()
+    print(f"figure 8: {probe.rate:,.0f}/s saturated; offering {offered:,.0f}/s for {seconds:.0f} s", flush=True)
+    print(f"{'t (s)':>6} {'req/s':>7} {'p99 ms':>7} {'max ms':>7} {'WAL MB':>7} {'db MB':>7}", flush=True)
+    try:
+        while time.monotonic() - started < seconds:
+            peak[0] = _mb(wal)
+            r = loadgen.run(url, seconds=every, connections=64, requests_file=requests, rate=offered)
+            peak[0] = max(peak[0], _mb(wal))
+            iv = Interval(time.monotonic() - started, r.rate, r.p99_ms, r.max_ms, peak[0], _mb(db),
+                          r.errors + r.non2xx)
+            intervals.append(iv)
+            print(f"{iv.at_s:6.0f} {iv.rate:7,.0f} {iv.p99_ms:7.1f} {iv.max_ms:7.1f} {iv.wal_mb:7.1f} {iv.db_mb:7.1f}",
+                  flush=True)
+    finally:
+        done.set()
+        watcher.join(2)
+    if not intervals:
+        return [Row("8. sustained addsms", "no interval ran", "WAL <= 128 MB, p99 <= 20 ms", False)]
+    worst = max(intervals, key=lambda iv: iv.p99_ms)
+    wal_max = max(iv.wal_mb for iv in intervals)
+    achieved = statistics.mean(iv.rate for iv in intervals)
+    errors = sum(iv.errors for iv in intervals)
+    minutes = (time.monotonic() - started) / 60
+    head = (f"8. addsms {minutes:.1f} min at {share:.0%} of {probe.rate:,.0f}/s (offered {offered:,.0f}/s, "
+            f"achieved {achieved:,.0f}/s; errors {errors})")
+    return [
+        Row(head + ": max WAL", f"{wal_max:.0f} MB (db {intervals[-1].db_mb:.0f} MB at the end)", "<= 128 MB",
+            wal_max <= 128 and errors == 0),
+        Row(f"8. worst {every:.0f}-s p99 of {len(intervals)} "
+            f"(median {statistics.median(iv.p99_ms for iv in intervals):.1f} ms)",
+            f"{worst.p99_ms:.1f} ms at {worst.at_s:.0f} s", "<= 20 ms", worst.p99_ms <= 20),
+    ]
+
+
+def accept_rate_workers(env: Env, workers: int, database_url: str) -> list[Row]:
+    """Figure 1 on PostgreSQL at 1 and ``workers`` processes (``serve --workers``), each rate
+    against the bare app served with as many processes by the same supervisor, in turn."""
+    data_dir = env.work / "pg-data"
+    account, device_id = services.pg_account(data_dir, database_url, "workers@example.com")
+    path = env.work / "addsms-pg.requests"
+    path.write_text("".join(f"POST\t/getdata/addsms\t{_sms_body(account['sg24_token'], device_id, i)}\n"
+                            for i in range(50_000)))
+    logs = env.work / "logs"
+    conns = 64
+    rows: list[Row] = []
+    rates: dict[int, tuple[float, float]] = {}
+    for n in (1, workers):
+        bare = services.bare(logs) if n == 1 else services.bare_workers(logs, n)
+        try:
+            bare_result = loadgen.run(bare.url + "/getdata/addsms", seconds=env.seconds, connections=conns,
+                                      requests_file=path)
+        finally:
+            bare.stop()
+        server = services.serve_workers(data_dir, logs, database_url, n)
+        try:
+            before = services.pg_count_messages(database_url)
+            full = loadgen.run(server.url + "/getdata/addsms", seconds=env.seconds, connections=conns,
+                               requests_file=path)
+            stored = services.pg_count_messages(database_url) - before
+        finally:
+            server.stop()
+        ratio = full.rate / bare_result.rate if bare_result.rate else 0
+        errors = full.errors + full.non2xx
+        rates[n] = (full.rate, bare_result.rate)
+        label = f"{n} worker{'s' if n > 1 else ''}"
+        rows += [
+            Row(f"1w. bare ASGI, {label}, req/s", f"{bare_result.rate:,.0f}", "well above figure 1", None),
+            Row(f"1w. addsms accepted/s, PostgreSQL, {label} (stored: {stored:,}; errors {errors})",
+                f"{full.rate:,.0f}/s = {ratio:.0%} of bare at {n}", ">= 40% of bare", ratio >= 0.40 and errors == 0),
+        ]
+    (one, bare_one), (many, bare_many) = rates[1], rates[workers]
+    rows.append(Row(f"1w. {workers} workers against 1, PostgreSQL",
+                    f"Postino x{many / one:.2f}, bare x{bare_many / bare_one:.2f}" if one and bare_one else "n/a",
+                    "n/a", None))
     return rows

@@ -63,10 +63,14 @@ def run(
     requests_file: Path | None = None,
     content_type: str = "application/x-www-form-urlencoded",
     delay_ms: float = 0,
+    rate: float = 0,
     timeout: int = 10,
     authorization: str | None = None,
 ) -> Result:
-    env = {**os.environ, "BENCH_METHOD": method, "BENCH_CTYPE": content_type, "BENCH_DELAY_MS": str(int(delay_ms))}
+    """One wrk run. ``delay_ms`` pauses each connection after an answer (closed loop);
+    ``rate`` instead offers that many requests a second on a fixed schedule (see the script)."""
+    env = {**os.environ, "BENCH_METHOD": method, "BENCH_CTYPE": content_type, "BENCH_DELAY_MS": str(int(delay_ms)),
+           "BENCH_RATE": str(rate / threads)}
     if authorization is not None:
         env["BENCH_AUTH"] = authorization
     if body is not None:

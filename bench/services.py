@@ -173,3 +173,81 @@ def queue_for_connector(data_dir: Path, account_id: int, connector_name: str, co
             await core.db.dispose()
 
     asyncio.run(work())
+
+
+# --- figure 1 at several workers, on PostgreSQL (``serve --workers N``) ---------------------------
+
+
+def bare_workers(logs: Path, workers: int) -> Process:
+    """The bare app as ``workers`` processes on one port, through the same supervisor as ``serve --workers``."""
+    port = free_port()
+    return Process([PYTHON, "-m", "bench.bare", str(port), "--workers", str(workers)],
+                   logs / f"bare-{port}-w{workers}.log", port, "/")
+
+
+def serve_workers(data_dir: Path, logs: Path, database_url: str, workers: int) -> Process:
+    """``postino serve --workers N`` on PostgreSQL (N = 1: the plain single process)."""
+    port = free_port()
+    return Process(
+        [PYTHON, "-m", "postino.cli", "serve", "--port", str(port), "--data-dir", str(data_dir),
+         "--database-url", database_url, "--workers", str(workers)],
+        logs / f"serve-{port}-w{workers}.log", port, "/health",
+        env={"POSTINO_LOG_LEVEL": "warning"},
+    )
+
+
+def pg_database(server_url: str | None) -> str:
+    """A new empty database on ``server_url`` (default: ``scripts/postgres start``'s server)."""
+    import uuid
+
+    if not server_url:
+        root = Path(__file__).resolve().parent.parent
+        server_url = subprocess.run([str(root / "scripts" / "postgres"), "start"], check=True, capture_output=True,
+                                    text=True).stdout.strip()
+    name = f"postino_bench_{uuid.uuid4().hex[:10]}"
+    asyncio.run(_pg_execute(server_url, f'CREATE DATABASE "{name}"'))
+    return server_url.rsplit("/", 1)[0] + "/" + name
+
+
+async def _pg_execute(url: str, sql: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+def pg_count_messages(database_url: str) -> int:
+    import asyncpg
+
+    async def count() -> int:
+        conn = await asyncpg.connect(database_url)
+        try:
+            return await conn.fetchval("SELECT count(*) FROM messages")
+        finally:
+            await conn.close()
+
+    return asyncio.run(count())
+
+
+def pg_account(data_dir: Path, database_url: str, email: str) -> tuple[dict, int]:
+    """An account and a registered phone of it in the PostgreSQL database (migrated by the first call)."""
+    from postino.core.devices import devices
+    from postino.core.service import Core
+    from postino.settings import Settings
+
+    account = json.loads(postino("accounts", "create", "--email", email, "--password", "bench-pass-1", "--country",
+                                 "IT", "--json", "--database-url", database_url, data_dir=data_dir))
+
+    async def work() -> int:
+        core = Core(Settings(data_dir=data_dir, database_url=database_url))
+        try:
+            async with core.unit() as unit:
+                device, _token = await devices.register(unit, account["id"], name="bench phone")
+            return device.id
+        finally:
+            await core.db.dispose()
+
+    return account, asyncio.run(work())

@@ -1,10 +1,13 @@
 -- One script for every figure. Settings come from the environment:
 --   BENCH_METHOD, BENCH_CTYPE, BENCH_BODY or BENCH_BODY_FILE (a fixed request), or
 --   BENCH_REQUESTS_FILE (one "METHOD<TAB>path<TAB>body" line per request, sent in turn);
---   BENCH_DELAY_MS: pause per connection between requests (a paced, not saturating, load).
+--   BENCH_DELAY_MS: pause per connection between requests (a paced, not saturating, load);
+--   BENCH_RATE: requests per second per wrk thread on a fixed schedule, whatever the
+--   answers' latency (each request takes the next free slot; a connection waits for it).
 local method = os.getenv("BENCH_METHOD") or "POST"
 local ctype = os.getenv("BENCH_CTYPE") or "application/x-www-form-urlencoded"
 local delay_ms = tonumber(os.getenv("BENCH_DELAY_MS") or "0")
+local rate = tonumber(os.getenv("BENCH_RATE") or "0")
 
 local function slurp(path)
   local f = assert(io.open(path, "rb"))
@@ -50,7 +53,37 @@ if list then
   end
 end
 
-if delay_ms > 0 then
+if rate > 0 then
+  -- wrk is closed-loop: a connection sends its next request when the answer comes. Here
+  -- the thread hands out send times one interval apart and a free connection waits for
+  -- the next one, so the offered rate stays constant while connections are free. Slots
+  -- missed while every connection waited for an answer are sent at once afterwards (up
+  -- to a second of them), so a stall shows in the latency of what arrived during it.
+  local ffi = require("ffi")
+  ffi.cdef[[
+    typedef struct { long tv_sec; long tv_nsec; } bench_timespec;
+    int clock_gettime(int clk_id, bench_timespec *tp);
+  ]]
+  local ts = ffi.new("bench_timespec")
+  local function now_ms()
+    ffi.C.clock_gettime(1, ts)  -- CLOCK_MONOTONIC
+    return tonumber(ts.tv_sec) * 1000 + tonumber(ts.tv_nsec) / 1e6
+  end
+  local interval = 1000 / rate
+  local next_slot = nil
+  function delay()
+    local now = now_ms()
+    if next_slot == nil or next_slot < now - 1000 then
+      next_slot = now
+    end
+    local wait = next_slot - now
+    next_slot = next_slot + interval
+    if wait <= 0 then
+      return 0
+    end
+    return math.floor(wait)  -- wrk's timers are in whole ms and fire late rather than early
+  end
+elseif delay_ms > 0 then
   function delay()
     return delay_ms
   end

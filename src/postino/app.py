@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
@@ -171,8 +172,9 @@ def create_app(settings: Settings | None = None, core: Core | None = None) -> Po
         """200 when the database answers, 503 when it does not."""
         error = await core.database_error()
         if error is not None:
-            return JSONResponse({"status": "error", "database": error}, status_code=503)
-        return JSONResponse({"status": "ok", "database": "ok", "version": __version__})
+            return JSONResponse({"status": "error", "database": error, "pid": os.getpid()}, status_code=503)
+        # The process id tells which of the processes on one port answered (``serve --workers``).
+        return JSONResponse({"status": "ok", "database": "ok", "version": __version__, "pid": os.getpid()})
 
     @app.get("/metrics", tags=["operations"], response_class=PlainTextResponse)
     async def prometheus_metrics() -> PlainTextResponse:

@@ -77,6 +77,9 @@ class Settings(BaseSettings):
     """POSTs in flight at once to one host, per worker process."""
     role: Literal["all", "api", "worker"] = "all"
     """``api`` answers HTTP only, ``worker`` runs the background loops only (and ``/health``), ``all`` both."""
+    workers: int = Field(default=1, ge=1)
+    """HTTP processes ``postino serve`` starts on the same port (PostgreSQL only; docs/operations.md,
+    "Several processes on one machine"). The first runs the role asked for, the others ``api``."""
     demo: bool = False
     sandbox: bool = False
     tls_cert: Path | None = None

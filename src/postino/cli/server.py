@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Optional
 
 import typer
 
-from ..settings import parse_networks
+from ..settings import Settings, parse_networks
 from .common import DataDir, DbUrl, console, fail, make_settings, run_core
+
+SQLITE_WORKERS = (
+    "--workers {n} needs PostgreSQL. On SQLite each process would keep its wake-ups to itself "
+    "(a phone holding its event stream on one process would not hear a message accepted by "
+    "another until its next periodic pull, up to an hour) and its own writer would compete for "
+    "the one write lock. "
+    "Run one process on SQLite, or set --database-url postgresql://... "
+    '(docs/operations.md, "Several processes on one machine").'
+)
 
 
 def serve(
@@ -31,6 +41,12 @@ def serve(
         help="Comma-separated CIDRs callbacks/media may reach although not public (metadata ones too).",
     ),
     public_url: Optional[str] = typer.Option(None, "--public-url", help="Base URL phones and media links use."),
+    workers: Optional[int] = typer.Option(
+        None, "--workers", min=1,
+        help="HTTP processes on the same port (PostgreSQL only); the first one also runs the background jobs.",
+    ),
+    listen_fd: Optional[int] = typer.Option(None, "--listen-fd", hidden=True,
+                                            help="Serve this inherited listening socket (set by --workers)."),
 ) -> None:
     """Run the gateway: HTTP APIs, device API and the background worker."""
     import uvicorn
@@ -61,9 +77,80 @@ def serve(
         allow_private_urls=allow_private_urls,
         allowed_private_networks=networks,
         public_url=public_url,
+        workers=workers,
     )
+    if listen_fd is None and settings.workers > 1:
+        passed = _passed_flags(
+            data_dir=data_dir, database_url=database_url, tls_cert=tls_cert, tls_key=tls_key,
+            lease_seconds=lease_seconds, allowed_private_networks=allowed_private_networks, public_url=public_url,
+            sandbox=sandbox, allow_private_urls=allow_private_urls,
+        )
+        raise typer.Exit(_supervise(settings, passed))
     application = build_app(settings)
-    uvicorn.Server(uvicorn_config(application, settings)).run()
+    server = uvicorn.Server(uvicorn_config(application, settings))
+    if listen_fd is None:
+        server.run()
+    else:
+        import socket
+
+        server.run(sockets=[socket.socket(fileno=listen_fd)])
+
+
+def _passed_flags(**given: object) -> list[str]:
+    """The flags a child of ``--workers`` repeats; the rest it reads from the same environment."""
+    flags: list[str] = []
+    for name, value in given.items():
+        flag = "--" + name.replace("_", "-")
+        if value is None:
+            continue
+        if name == "sandbox":
+            flags += [flag] if value else []
+        elif name == "allow_private_urls":
+            flags.append(flag if value else "--no-allow-private-urls")
+        else:
+            flags += [flag, str(value)]
+    return flags
+
+
+def _supervise(settings: Settings, passed: list[str]) -> int:
+    """``--workers N``: N children on one port (``postino.supervisor``), the background jobs in the first only.
+
+    Only the first runs the scheduler, the outbox sender and the connectors: on
+    PostgreSQL running them everywhere would be correct (every job takes its rows with
+    SKIP LOCKED) but would open one SMPP bind per process to each carrier, multiply the
+    per-host webhook limit and the polling queries by N, and start the demo phone twice.
+    """
+    from .. import supervisor
+
+    if settings.resolved_database_url().startswith("sqlite"):
+        fail(SQLITE_WORKERS.format(n=settings.workers))
+    if settings.role == "worker":
+        fail("--workers runs several HTTP processes: it goes with --role all or api, not worker")
+    settings.ensure_dirs()
+    settings.resolved_secret_key()  # generated once here: children starting together would each write their own
+    try:
+        sockets = supervisor.listening_sockets(settings.host, settings.port, settings.workers)
+    except OSError as exc:
+        fail(f"cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}")
+    port = sockets[0].getsockname()[1]
+    scheme = "https" if settings.tls_cert else "http"
+    console.print(f"Postino on {scheme}://{settings.host}:{port} with {settings.workers} worker processes "
+                  f"(worker 1: role {settings.role}{', the background jobs' if settings.role == 'all' else ''}; "
+                  f"the others: role api)", highlight=False, soft_wrap=True)
+    if not settings.redis_url:
+        console.print(f"POSTINO_REDIS_URL is not set: the NusaSMS rate limit is counted by each of the "
+                      f"{settings.workers} processes on its own", highlight=False, soft_wrap=True)
+    commands: list[list[str]] = []
+    envs: list[dict[str, str]] = []
+    for number, sock in enumerate(sockets, start=1):
+        first = number == 1
+        commands.append([
+            sys.executable, "-m", "postino.cli", "serve", *passed, "--host", settings.host, "--port", str(port),
+            "--role", settings.role if first else "api", *(["--demo"] if settings.demo and first else []),
+            "--workers", "1", "--listen-fd", str(sock.fileno()),
+        ])
+        envs.append({} if first else {"POSTINO_DEMO": "false"})  # flags win over it; POSTINO_DEMO would not
+    return supervisor.supervise(commands, sockets, envs=envs)
 
 
 def uvicorn_config(application, settings):  # noqa: ANN001, ANN201 - uvicorn is imported lazily
