@@ -43,6 +43,8 @@ async def count(core, table) -> int:  # noqa: ANN001
         ("getdevicestatus", {"device_id": NEG_HUGE}, "Device not found"),
         ("savecontact", {"phone": "3491234567", "fullname": "A", "ctag_id": "1111111111111111111111111"}, "Tag not found"),
         ("getallsms", {"sim": str(10**30)}, "Wrong sim value (0-5)"),
+        ("getallsms", {"sim": "-2432902008176639999"}, "Wrong sim value (0-5)"),
+        ("getallsms", {"sim": "6"}, "Wrong sim value (0-5)"),
         ("smstosend", {"sendto": "3491234567", "body": "x", "device_id": HUGE}, "Device not found"),
         ("savepaket", {"title": "t", "body": "b", "tags": HUGE, "device_id": "1"}, None),
     ],

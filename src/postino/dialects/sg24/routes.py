@@ -307,6 +307,8 @@ async def getallsms(core: Core, p: Params) -> dict[str, Any]:
         device = await orders.device(p, required=False)
         status = p.integer("status", "Wrong status")
         sim = p.integer("sim", "Wrong sim value (0-5)")
+        if sim is not None and sim not in devices_mod.SLOT_CHANNELS:
+            raise Sg24Error("Wrong sim value (0-5)")
         phone = p.stripped("phone")
         begin, end = _bound(p, "begindate", zone), _bound(p, "enddate", zone)
         limit = p.integer("limit", "Wrong limit")
