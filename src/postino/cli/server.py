@@ -157,6 +157,8 @@ def uvicorn_config(application, settings):  # noqa: ANN001, ANN201 - uvicorn is 
     """The server settings of ``serve``; the benchmark's bare ASGI app is served with the same."""
     import uvicorn
 
+    from ..http_server import GatheringHttpToolsProtocol
+
     return uvicorn.Config(
         application,
         host=settings.host,
@@ -169,7 +171,7 @@ def uvicorn_config(application, settings):  # noqa: ANN001, ANN201 - uvicorn is 
         timeout_graceful_shutdown=5,  # phones' event streams never end by themselves
         proxy_headers=True,
         loop="uvloop",
-        http="httptools",
+        http=GatheringHttpToolsProtocol,  # httptools, one socket write per answer
     )
 
 
