@@ -134,39 +134,37 @@ async def _answered(made: list[tuple[Any, _Transport]], want: list[int]) -> None
         await asyncio.wait_for(asyncio.gather(*waits), 5)
 
 
+async def _behind_uvicorn(app: Any, requests: list[bytes]) -> float:
+    """µs per request of ``app`` behind uvicorn's protocol, 64 connections at a time (as figure 1's
+    64 wrk connections: the loop's work per turn is shared by the requests of that turn)."""
+    made = _connections(app, GROUP)
+
+    async def round_(r: int) -> None:
+        want = [t.answers + 1 for _, t in made]
+        for k, (protocol, _) in enumerate(made):
+            protocol.data_received(requests[(r * GROUP + k) % len(requests)])
+        await _answered(made, want)
+
+    return await best_async(round_, 40, time.process_time) / GROUP
+
+
 async def app_stage(data_dir: Path, token: str, device_id: int) -> float:
-    """The whole server but the socket: Postino's app behind uvicorn's protocol, 64 connections
-    at a time, every thread of the process counted (the writer's, the loops' and jobs')."""
+    """The whole server but the socket: Postino's app behind uvicorn's protocol, every thread of
+    the process counted (the writer's, the loops' and jobs', which run as in ``serve``)."""
     from postino.app import create_app
     from postino.settings import Settings
 
     app = create_app(Settings(data_dir=data_dir, log_level="warning"))
     requests = [_request(_body(token, device_id, 300_000 + i)) for i in range(GROUP * 40 * ROUNDS)]
     async with app.router.lifespan_context(app):
-        made = _connections(app, GROUP)
-
-        async def round_(r: int) -> None:
-            want = [t.answers + 1 for _, t in made]
-            for k, (protocol, _) in enumerate(made):
-                protocol.data_received(requests[r * GROUP + k])
-            await _answered(made, want)
-
-        return await best_async(round_, 40, time.process_time) / GROUP
+        return await _behind_uvicorn(app, requests)
 
 
 async def http_stage(token: str, device_id: int) -> float:
-    """uvicorn's work for one request and answer, as ``serve`` sets it up, around the bare app."""
+    """uvicorn's work for a request and its answer, as ``serve`` sets it up, around the bare app."""
     from .bare import app
 
-    [(protocol, transport)] = _connections(app, 1)
-    requests = [_request(_body(token, device_id, i)) for i in range(1000)]
-
-    async def one(i: int) -> None:
-        want = [transport.answers + 1]
-        protocol.data_received(requests[i % 1000])
-        await _answered([(protocol, transport)], want)
-
-    return await best_async(one, 5000)
+    return await _behind_uvicorn(app, [_request(_body(token, device_id, i)) for i in range(1000)])
 
 
 async def stages(data_dir: Path, token: str, device_id: int) -> list[tuple[str, float]]:
