@@ -68,17 +68,17 @@ def accept_rate(env: Env, bare: services.Process) -> list[Row]:
     """Figure 1: addsms over HTTP against the bare app, then p99 at half that rate; figure 6 (RSS) alongside."""
     requests = _sms_requests(env)
     conns = 64
-    bare_cpu = bare.cpu_seconds()
+    bare_cpu = bare.cpu_seconds()[0]
     bare_result = loadgen.run(bare.url + "/getdata/addsms", seconds=env.seconds, connections=conns,
                               requests_file=requests)
-    bare_cpu = bare.cpu_seconds() - bare_cpu
+    bare_cpu = bare.cpu_seconds()[0] - bare_cpu
     with _db(env) as db:
         before = db.execute("SELECT count(*) FROM messages").fetchone()[0]
     env.rss.append((time.monotonic(), env.server.rss_mb()))
-    server_cpu = env.server.cpu_seconds()
+    cpu_before = env.server.cpu_seconds()
     full = loadgen.run(env.server.url + "/getdata/addsms", seconds=env.seconds, connections=conns,
                        requests_file=requests)
-    server_cpu = env.server.cpu_seconds() - server_cpu
+    server_cpu, loop_cpu = (after - before for after, before in zip(env.server.cpu_seconds(), cpu_before, strict=True))
     env.rss.append((time.monotonic(), env.server.rss_mb()))
     with _db(env) as db:
         stored = db.execute("SELECT count(*) FROM messages").fetchone()[0] - before
@@ -91,13 +91,15 @@ def accept_rate(env: Env, bare: services.Process) -> list[Row]:
     ratio = full.rate / bare_result.rate if bare_result.rate else 0
     errors = full.errors + full.non2xx
     per_accept = server_cpu / full.requests * 1e6 if full.requests else 0
+    per_loop = loop_cpu / full.requests * 1e6 if full.requests else 0
     per_bare = bare_cpu / bare_result.requests * 1e6 if bare_result.requests else 0
     return [
         Row("load generator (wrk) vs bare ASGI, req/s", f"{bare_result.rate:,.0f}", "well above figure 1", None),
         Row(f"1. addsms accepted/s (stored: {stored:,}; errors {errors})",
             f"{full.rate:,.0f}/s = {ratio:.0%} of bare", ">= 40% of bare", ratio >= 0.40 and errors == 0),
         Row("1. CPU per accepted addsms (server process, all threads)",
-            f"{per_accept:.0f} µs (bare app {per_bare:.0f} µs)", "<= 100 µs", per_accept <= 100),
+            f"{per_accept:.0f} µs: loop {per_loop:.0f}, other threads {per_accept - per_loop:.0f} (bare app {per_bare:.0f})",
+            "<= 100 µs", per_accept <= 100),
         Row(f"1. addsms p99 at half rate ({paced.rate:,.0f}/s)", f"{paced.p99_ms:.1f} ms", "<= 20 ms",
             paced.p99_ms <= 20),
     ]

@@ -38,6 +38,11 @@ def _answers(url: str) -> bool:
         return False
 
 
+def _cpu(stat: Path) -> float:
+    fields = stat.read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 class Process:
     """A child process on a free loopback port, its output in ``log``."""
 
@@ -65,10 +70,9 @@ class Process:
                 return int(line.split()[1]) / 1024
         return 0.0
 
-    def cpu_seconds(self) -> float:
-        """User and system CPU of the process, every thread, so far (``/proc/PID/stat``)."""
-        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    def cpu_seconds(self) -> tuple[float, float]:
+        """User and system CPU so far (``/proc``): the whole process, and its main thread (the event loop's)."""
+        return _cpu(Path(f"/proc/{self.proc.pid}/stat")), _cpu(Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/stat"))
 
     def stop(self) -> None:
         if self.proc.poll() is None:
