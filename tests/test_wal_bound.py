@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import os
 import sqlite3
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -131,3 +133,25 @@ async def test_the_wal_stays_under_its_bound_while_readers_read(
         assert conn.execute("SELECT count(*) FROM notes").fetchone()[0] * len(ROW) == written
     finally:
         conn.close()
+
+
+def test_a_restart_leaves_the_process_locks_on_the_database(path: str) -> None:
+    """A restart round must not drop this process's locks on the database file: with them gone,
+    another process closing its connection takes itself for the last and deletes the WAL."""
+    server = sqlite3.connect(path, isolation_level=None)  # this process's connection, open throughout
+    for i in range(200):
+        server.execute("INSERT INTO notes (k, body) VALUES (?, ?)", (i % 7, ROW))
+    checkpointer = writer_module.Checkpointer(path, restart_bytes=0)
+    rounds = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    try:
+        checkpointer._restart(rounds)
+        assert checkpointer.restarts == 1
+        server.execute("INSERT INTO notes (k, body) VALUES (1, ?)", (ROW,))  # the WAL in use again
+        other = ("import sqlite3, sys; c = sqlite3.connect(sys.argv[1]);"
+                 " c.execute('SELECT count(*) FROM notes').fetchone(); c.close()")
+        subprocess.run([sys.executable, "-c", other, path], check=True, timeout=30)
+        assert os.path.exists(path + "-wal")
+        assert server.execute("SELECT count(*) FROM notes").fetchone()[0] == 201
+    finally:
+        rounds.close()
+        server.close()

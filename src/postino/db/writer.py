@@ -35,13 +35,14 @@ transaction, so writers wait on a lock that wakes them at once, not in SQLite's 
 busy handler) and runs ``RESTART``: with no writer to race it can copy the last frames,
 and the next group writes from the file's start.
 
-A restart holds every write for as long as it runs, so the round does beforehand, outside
-the turn, what it can: it syncs the database file (a round that ends behind the writer
-never does, so pages copied by many rounds would wait for the restart's sync) and copies
-with one more ``PASSIVE``. Under the turn there remain the frames written in between and
-two small syncs; waiting for readers is capped by a short busy timeout, after which the
-turn is given back and the next round tries again, so a long report delays the restart
-instead of stalling the writes.
+A restart holds every write for as long as it runs, so the round copies beforehand, outside
+the turn, with one more ``PASSIVE``. Under the turn there remain the frames written in
+between and the syncs; waiting for readers is capped by a short busy timeout, after which
+the turn is given back and the next round tries again, so a long report delays the restart
+instead of stalling the writes. Nothing here opens the database file other than through
+SQLite: closing any descriptor of that file drops every POSIX lock the process holds on it,
+SQLite's included, and another process closing its connection then takes itself for the
+last one and deletes the WAL under the running server.
 
 The threshold is half of ``journal_size_limit``: the file then never grows past the limit
 under steady load, so the first COMMIT after a restart has nothing to cut (truncating the
@@ -54,7 +55,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import queue
 import sqlite3
 import threading
@@ -232,11 +232,8 @@ class Checkpointer:
 
     def _restart(self, conn: sqlite3.Connection) -> None:
         """``RESTART`` with the writers held off; gives up after a short wait for readers."""
-        # Under the turn the checkpoint must sync the WAL, copy, and sync the database file.
-        # Done here first, outside it, that work is left small: the database file's pages
-        # copied by earlier rounds (a round that ends behind the writer never syncs them)
-        # and the frames written since this round began.
-        _sync(self.path)
+        # Copied here first, outside the turn, what is left under it is the frames written
+        # since this round began.
         conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
         if not self.turn.acquire(timeout=1.0):  # a long write transaction: next round
             return
@@ -251,15 +248,6 @@ class Checkpointer:
                   copied, frames, (time.perf_counter() - started) * 1000)
         if not busy:
             self.restarts += 1
-
-
-def _sync(path: str) -> None:
-    """``fdatasync`` a file by path (SQLite's own descriptors are not reachable from here)."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fdatasync(fd)
-    finally:
-        os.close(fd)
 
 
 class SQLiteGroupWriter(GroupWriter):
