@@ -203,3 +203,32 @@ async def test_routes_store_weights_and_positions_and_hold_their_connectors(clie
     assert (await client.delete(f"/api/v1/connectors/{a['id']}", headers=token)).status_code == 204
     remaining = (await client.get("/api/v1/routes", headers=token)).json()["data"]
     assert [(r["id"], r["position"]) for r in remaining] == [(wa["id"], 1)]
+
+
+async def test_a_whatsapp_cloud_connector_keeps_its_three_secrets_sealed_and_unsaid(client, core, alice, settings) -> None:  # noqa: ANN001
+    secrets = {"token": "EAAG-long-lived-token-1234", "app_secret": "app-secret-5678", "verify_token": "verify-9012"}
+    created = await client.post("/api/v1/connectors", headers=auth(alice.bearer_token), json={
+        "kind": "whatsapp_cloud", "name": "wa", "phone_number_id": "106540352242922", "display_number": "+62 811 0000 0001",
+        "base_url": "http://127.0.0.1:9", "api_version": "v21.0", **secrets})  # fmt: skip
+    assert created.status_code == 201, created.text
+    body = created.json()
+    assert {k: body[k] for k in ("name", "kind", "phone_number_id", "display_number", "base_url", "api_version")} == {
+        "name": "wa", "kind": "whatsapp_cloud", "phone_number_id": "106540352242922", "display_number": "6281100000001",
+        "base_url": "http://127.0.0.1:9", "api_version": "v21.0"}  # fmt: skip
+    shown = await client.get(f"/api/v1/connectors/{body['id']}", headers=auth(alice.bearer_token))
+    listed = await client.get("/api/v1/connectors", headers=auth(alice.bearer_token))
+    assert shown.status_code == 200 and listed.status_code == 200
+    for answer in (created, shown, listed):
+        for name, value in secrets.items():
+            assert value not in answer.text and f'"{name}"' not in answer.text
+    async with core.reader() as unit:
+        (row,) = (await unit.conn.execute(select(connectors_table))).all()
+        record = await records.get(unit, alice.id, body["id"])
+    assert row.secrets.startswith("enc1:") and not any(v in json.dumps([str(c) for c in row]) for v in secrets.values())
+    assert record.secrets(sealed.for_settings(settings)) == secrets
+
+    missing = await client.post("/api/v1/connectors", headers=auth(alice.bearer_token), json={
+        "kind": "whatsapp_cloud", "name": "wa2", "phone_number_id": "106540352242922", "token": "t"})  # fmt: skip
+    assert missing.status_code == 422 and missing.json()["error"]["field"] in ("app_secret", "verify_token")
+    async with core.reader() as unit:
+        assert len((await unit.conn.execute(select(connectors_table))).all()) == 1  # nothing of the refused one

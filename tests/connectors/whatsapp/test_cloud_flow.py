@@ -405,3 +405,68 @@ async def test_a_template_reaches_a_number_whose_window_is_closed(core, database
     finally:
         server.stop()
         graph.stop()
+
+
+async def test_fallback_when_the_window_is_closed_or_delivery_does_not_come_in_time(
+    core, database_url, tmp_path: Path
+) -> None:
+    """The other two triggers: a send outside the 24-hour window falls back at once; a send the
+    user's phone never confirms falls back once the route's time has passed, not before."""
+    ida = await indonesian(core)
+    smsc = SmscProcess(tmp_path / "smsc", "--receipt-delay", "0.1").start()
+    server = ServerProcess(tmp_path / "server", database_url, env=ENV)
+    graph = GraphProcess(tmp_path / "graph", "--window-closed", "62818*", "--delivered-delay", "none",
+                         "--read-delay", "none").start()  # fmt: skip
+    closed, silent = "6281812345678", "6281212345678"
+    try:
+        cid = await add_cloud(core, ida.id, graph)
+        graph.command(webhook_url=hook(server, cid))
+        config, secrets = KINDS["smpp"].parse(smsc.settings())
+        async with core.unit() as unit:
+            sms_id = (await records.add(unit, ida.id, name="smsc", kind="smpp", config=config, secrets=secrets)).id
+        await add_route(core, ida.id, "whatsapp", cid, fallback_channel="sms", fallback_after=3)
+        await add_route(core, ida.id, "sms", sms_id)
+        server.start()
+        await wait_bound(core, ida.id, cid)
+        await wait_bound(core, ida.id, sms_id)
+        key = {"APIKey": ida.api_key}
+        headers = {"Authorization": f"Bearer {ida.bearer_token}"}
+        async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
+            refs = {}
+            for number in (closed, silent):
+                r = await nusa_post(http, "/whatsapp/message", key, {"destination": number, "message": f"Halo {number}"})
+                assert r.status_code == 201, r.text
+                refs[number] = r.json()["data"]["ref_no"]
+
+            async def delivered_by_sms(ref: str) -> dict | None:
+                data = await nusa_status(http, key, ref)
+                return data if data["status"] == "D" and "fallback" in data else None
+
+            statuses = {n: await wait_for(lambda ref=ref: delivered_by_sms(ref), timeout=30, interval=0.2,
+                                          message=f"fallback of {n} delivered") for n, ref in refs.items()}  # fmt: skip
+            shown = {}
+            for number, ref in refs.items():
+                first = (await http.get(f"/api/v1/messages/{ref}", headers=headers)).json()
+                second = (await http.get(f"/api/v1/messages/{statuses[number]['fallback']['ref_no']}",
+                                         headers=headers)).json()  # fmt: skip
+                shown[number] = (first, second)
+        first, second = shown[closed]
+        assert (first["state"], first["reason"]) == ("failed", "window_closed")
+        assert (second["channel"], second["state"], second["fallback_of"]) == ("sms", "delivered", int(refs[closed]))
+        first, second = shown[silent]
+        assert first["state"] == "sent" and first["reason"] is None  # WhatsApp never said more
+        assert first["fallback"]["state"] == "done" and first["fallback"]["message_id"] == second["id"]
+        assert (second["channel"], second["state"], second["body"]) == ("sms", "delivered", f"Halo {silent}")
+        async with core.reader() as unit:
+            rows = {r.id: r for r in (await unit.conn.execute(
+                select(messages_table.c.id, messages_table.c.created_at)
+                .where(messages_table.c.id.in_([int(refs[silent]), second["id"]])))).all()}  # fmt: skip
+        waited = rows[second["id"]].created_at - rows[int(refs[silent])].created_at
+        assert waited.total_seconds() >= 3  # not before the route's time
+        submits = smsc.events("submit_sm")
+        assert sorted(s["destination_addr"] for s in submits) == sorted([closed, silent])  # once each
+        assert {s["text"] for s in submits} == {f"Halo {closed}", f"Halo {silent}"}
+    finally:
+        server.stop()
+        graph.stop()
+        smsc.stop()
