@@ -298,22 +298,30 @@ async def test_a_rate_limited_burst_is_sent_whole_once_each_in_order_per_recipie
         assert mine == sorted(mine), f"recipient {r} out of order"
 
 
+async def fallback_to_smsc(core, account_id: int, server: ServerProcess, graph: GraphProcess,  # noqa: ANN001
+                           smsc: SmscProcess, after: int) -> int:
+    """A Cloud API connector whose route falls back to SMS after ``after`` seconds, an SMPP
+    connector for the SMS route, the server started and both bound; the SMPP connector's id."""
+    cid = await add_cloud(core, account_id, graph)
+    graph.command(webhook_url=hook(server, cid))
+    config, secrets = KINDS["smpp"].parse(smsc.settings())
+    async with core.unit() as unit:
+        sms_id = (await records.add(unit, account_id, name="smsc", kind="smpp", config=config, secrets=secrets)).id
+    await add_route(core, account_id, "whatsapp", cid, fallback_channel="sms", fallback_after=after)
+    await add_route(core, account_id, "sms", sms_id)
+    server.start()
+    await wait_bound(core, account_id, cid)
+    await wait_bound(core, account_id, sms_id)
+    return sms_id
+
+
 async def test_fallback_to_sms_when_the_number_is_not_on_whatsapp(core, database_url, tmp_path: Path) -> None:
     ida = await indonesian(core)
     smsc = SmscProcess(tmp_path / "smsc", "--receipt-delay", "0.1").start()
     server = ServerProcess(tmp_path / "server", database_url, env=ENV)
     graph = GraphProcess(tmp_path / "graph", "--invalid", "62819*").start()
     try:
-        cid = await add_cloud(core, ida.id, graph)
-        graph.command(webhook_url=hook(server, cid))
-        config, secrets = KINDS["smpp"].parse(smsc.settings())
-        async with core.unit() as unit:
-            sms_id = (await records.add(unit, ida.id, name="smsc", kind="smpp", config=config, secrets=secrets)).id
-        await add_route(core, ida.id, "whatsapp", cid, fallback_channel="sms", fallback_after=600)
-        await add_route(core, ida.id, "sms", sms_id)
-        server.start()
-        await wait_bound(core, ida.id, cid)
-        await wait_bound(core, ida.id, sms_id)
+        sms_id = await fallback_to_smsc(core, ida.id, server, graph, smsc, after=600)
         async with core.reader() as unit:
             sms_before = await billing.balance(unit, ida.id, "sms")
         key = {"APIKey": ida.api_key}
@@ -419,16 +427,7 @@ async def test_fallback_when_the_window_is_closed_or_delivery_does_not_come_in_t
                          "--read-delay", "none").start()  # fmt: skip
     closed, silent = "6281812345678", "6281212345678"
     try:
-        cid = await add_cloud(core, ida.id, graph)
-        graph.command(webhook_url=hook(server, cid))
-        config, secrets = KINDS["smpp"].parse(smsc.settings())
-        async with core.unit() as unit:
-            sms_id = (await records.add(unit, ida.id, name="smsc", kind="smpp", config=config, secrets=secrets)).id
-        await add_route(core, ida.id, "whatsapp", cid, fallback_channel="sms", fallback_after=3)
-        await add_route(core, ida.id, "sms", sms_id)
-        server.start()
-        await wait_bound(core, ida.id, cid)
-        await wait_bound(core, ida.id, sms_id)
+        await fallback_to_smsc(core, ida.id, server, graph, smsc, after=3)
         key = {"APIKey": ida.api_key}
         headers = {"Authorization": f"Bearer {ida.bearer_token}"}
         async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
