@@ -50,14 +50,19 @@ def _sms_requests(env: Env) -> Path:
     path = env.work / "addsms.requests"
     if not path.exists():
         token = env.account["sg24_token"]
-        path.write_text("".join(f"POST\t/getdata/addsms\t{_sms_body(token, env.device_id, i)}\n"
+        path.write_text("".join(f"POST\t/getdata/addsms\t{sms_body(token, env.device_id, i)}\n"
                                 for i in range(50_000)))
     return path
 
 
-def _sms_body(token: str, device_id: int, i: int = 0) -> str:
-    return urlencode({"token": token, "sendto": f"+3934{9100000 + i:07d}", "body": "Benchmark message",
-                      "device_id": device_id})
+def sms_number(i: int) -> str:
+    """The ``i``-th of figure 1's recipients (Italian mobile numbers, all different)."""
+    return f"+3934{9100000 + i:07d}"
+
+
+def sms_body(token: str, device_id: int, i: int = 0) -> str:
+    """Figure 1's ``addsms`` form to the ``i``-th recipient."""
+    return urlencode({"token": token, "sendto": sms_number(i), "body": "Benchmark message", "device_id": device_id})
 
 
 def _db(env: Env) -> sqlite3.Connection:
@@ -142,7 +147,7 @@ def phones(env: Env) -> list[Row]:
         time.sleep(2)  # let every phone open its event stream
         device_ids = registered()
         token = env.account["sg24_token"]
-        lines = [f"POST\t/getdata/addsms\t{_sms_body(token, device_ids[i % 50], i)}" for i in range(1000)]
+        lines = [f"POST\t/getdata/addsms\t{sms_body(token, device_ids[i % 50], i)}" for i in range(1000)]
         req_file = env.work / "phones.requests"
         req_file.write_text("\n".join(lines) + "\n")
         conns, rate = 10, 200
@@ -449,7 +454,7 @@ def accept_rate_workers(env: Env, workers: int, database_url: str) -> list[Row]:
     data_dir = env.work / "pg-data"
     account, device_id = services.pg_account(data_dir, database_url, "workers@example.com")
     path = env.work / "addsms-pg.requests"
-    path.write_text("".join(f"POST\t/getdata/addsms\t{_sms_body(account['sg24_token'], device_id, i)}\n"
+    path.write_text("".join(f"POST\t/getdata/addsms\t{sms_body(account['sg24_token'], device_id, i)}\n"
                             for i in range(50_000)))
     logs = env.work / "logs"
     conns = 64
