@@ -12,6 +12,7 @@ is the network round trip, not Python).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Column, Connection, Table, bindparam, insert
@@ -27,6 +28,8 @@ class Prepared:
         self.stmt = stmt
         self._sqlite: tuple[str, list[tuple[str, Callable[[Any], Any] | None]]] | None = None
         self._fixed: dict[str, Any] = {}
+        self._pick: Callable[[dict[str, Any]], Any] | None = None
+        self._processed: list[tuple[int, int, Callable[[Any], Any]]] = []
 
     def _compiled(self, conn: Connection) -> tuple[str, list[tuple[str, Callable[[Any], Any] | None]]]:
         if self._sqlite is None:
@@ -35,7 +38,17 @@ class Prepared:
             names = compiled.positiontup or []
             # literal values (scalar column defaults) by bind name
             self._fixed = {n: compiled.binds[n].value for n in names if not n.startswith(PREFIX)}
-            self._sqlite = (str(compiled), [(_key(n), processors.get(n)) for n in names])
+            params = [(_key(n), processors.get(n)) for n in names]
+            self._pick = itemgetter(*(name for name, _ in params)) if params else None
+            # Columns of one type (class and arguments) share a remembered value: a row's
+            # created_at and updated_at are one datetime, processed once.
+            slots: dict[tuple[type, str], int] = {}
+            self._processed = [
+                (i, slots.setdefault(_type_key(compiled.binds[n].type), i), proc)
+                for i, (n, (_, proc)) in enumerate(zip(names, params, strict=True))
+                if proc is not None
+            ]
+            self._sqlite = (str(compiled), params)
         return self._sqlite
 
     def run(self, conn: Connection, values: dict[str, Any]) -> Sequence[Any]:
@@ -69,29 +82,34 @@ class Prepared:
         self, params: list[tuple[str, Callable[[Any], Any] | None]], rows: Sequence[dict[str, Any]]
     ) -> list[tuple]:
         """Each row's values in bind order, processed for the driver (dates, money, JSON); a value
-        that is the very object of the row before is not processed again.
+        that is the very object last processed for a column of its type is not processed again.
 
         Rows written together share their timestamps and empty JSON fields, and turning a
-        datetime or a JSON value into SQLite's text is most of the Python per row.
+        datetime or a JSON value into SQLite's text is most of the Python per row. The values
+        are picked in one C call (``itemgetter``); only the columns with a processor are
+        looked at one by one.
         """
+        pick = self._pick
+        if pick is None:
+            return [() for _ in rows]
         fixed = self._fixed
-        width = len(params)
-        last_in: list[Any] = [object()] * width
-        last_out: list[Any] = [None] * width
+        processed = self._processed
+        last_in: list[Any] = [object()] * len(params)
+        last_out: list[Any] = [None] * len(params)
+        single = len(params) == 1
         out = []
         for values in rows:
-            args = []
-            for i in range(width):
-                name, proc = params[i]
-                value = values[name] if name in values or name not in fixed else fixed[name]
-                if proc is None:
-                    args.append(value)
-                elif value is last_in[i]:
-                    args.append(last_out[i])
+            if fixed:
+                values = {**fixed, **values}
+            picked = pick(values)
+            args = [picked] if single else list(picked)
+            for i, slot, proc in processed:
+                value = args[i]
+                if value is last_in[slot]:
+                    args[i] = last_out[slot]
                 else:
-                    processed = proc(value)
-                    last_in[i], last_out[i] = value, processed
-                    args.append(processed)
+                    last_in[slot] = value
+                    args[i] = last_out[slot] = proc(value)
             out.append(tuple(args))
         return out
 
@@ -107,6 +125,10 @@ def raw(conn: Connection, sql: str) -> Sequence[Any]:
         return cursor.fetchall()
     finally:
         cursor.close()
+
+
+def _type_key(bind_type: Any) -> tuple[type, str]:
+    return type(bind_type), repr(bind_type)
 
 
 def _key(name: str) -> str:

@@ -417,12 +417,17 @@ def _accept_many(
     ids = _insert(conn, rows, states)
     results = []
     start = 0
+    heard: dict[int, tuple[Sequence[StoredListener], list[Draft], list[str]]] = {}
     for (p, _, stored), cost in zip(entries, costs):
         _watch_fallbacks(conn, p, ids[start : start + len(p.drafts)])
-        for fn in stored:
-            fn(p.drafts, p.states)
+        told = heard.setdefault(id(stored), (stored, [], []))
+        told[1].extend(p.drafts)
+        told[2].extend(p.states)
         results.append((None, ids[start : start + len(p.drafts)], cost))
         start += len(p.drafts)
+    for stored, drafts, drafted_states in heard.values():  # once per group: a listener's cost is per call
+        for fn in stored:
+            fn(drafts, drafted_states)
     return results
 
 
