@@ -78,3 +78,19 @@ async def test_a_row_missing_a_column_is_refused_before_anything_is_written(core
         return len(conn.exec_driver_sql(RAW.format("+393491000003")).all())
 
     assert await core.db.writer.run(work) == 0
+
+
+async def test_many_rows_go_in_order_with_consecutive_ids(core: Core) -> None:
+    """70 rows: on SQLite several multi-row statements (32, 32, 4, 2), on PostgreSQL one executemany."""
+    account = await make_account(core)
+    base = _rows(account.id, "+393491000004")[0]
+    seq_insert = insert_row(messages, (*COLUMNS, "seq"))
+
+    def work(conn: Connection) -> list[tuple]:
+        seq_insert.run_many(conn, [{**base, "seq": i, "body": f"n{i}"} for i in range(70)])
+        return [tuple(r) for r in conn.exec_driver_sql(
+            "SELECT id, seq, body FROM messages WHERE recipient = '+393491000004' ORDER BY id").all()]
+
+    rows = await core.db.writer.run(work)
+    assert [(seq, body) for _, seq, body in rows] == [(i, f"n{i}") for i in range(70)]
+    assert [i for i, _, _ in rows] == list(range(rows[0][0], rows[0][0] + 70))

@@ -19,13 +19,27 @@ from sqlalchemy import Column, Connection, Table, bindparam, insert
 from sqlalchemy.sql import ClauseElement
 
 PREFIX = "p_"
+VARIABLES = 999
+"""Bound values one SQLite statement may take at the least (older builds' limit; 3.32+ allow 32,766)."""
+MOST_ROWS = 64
+"""Rows in one multi-row INSERT at the most."""
 
 
 class Prepared:
-    """One statement; ``run(conn, values)`` with ``values`` keyed by bind name minus ``p_``."""
+    """One statement; ``run(conn, values)`` with ``values`` keyed by bind name minus ``p_``.
 
-    def __init__(self, stmt: ClauseElement) -> None:
+    ``multi_row`` (an INSERT of one VALUES row, no RETURNING): ``run_many`` on SQLite
+    writes many rows per statement instead of one execution per row. Each execution
+    releases and takes back the GIL around SQLite's work; under load the event loop holds
+    it, and the writer's thread then waited once a row for its turn (about one voluntary
+    context switch a message), which stretched every group and the answers behind it.
+    """
+
+    def __init__(self, stmt: ClauseElement, *, multi_row: bool = False) -> None:
         self.stmt = stmt
+        self.multi_row = multi_row
+        self._by_size: dict[int, str] = {}
+        self._most = 1
         self._sqlite: tuple[str, list[tuple[str, Callable[[Any], Any] | None]]] | None = None
         self._fixed: dict[str, Any] = {}
         self._pick: Callable[[dict[str, Any]], Any] | None = None
@@ -49,7 +63,17 @@ class Prepared:
                 if proc is not None
             ]
             self._sqlite = (str(compiled), params)
+            self._most = _chunk(max(1, VARIABLES // max(1, len(params))), MOST_ROWS) if self.multi_row else 1
         return self._sqlite
+
+    def _rows_sql(self, sql: str, size: int) -> str:
+        """The INSERT with ``size`` VALUES rows (kept per size: SQLite's statement cache reuses each)."""
+        text = self._by_size.get(size)
+        if text is None:
+            head, verb, row = sql.rpartition(" VALUES ")
+            assert verb and row.startswith("(") and row.endswith(")"), sql
+            text = self._by_size[size] = f"{head}{verb}{', '.join([row] * size)}"
+        return text
 
     def run(self, conn: Connection, values: dict[str, Any]) -> Sequence[Any]:
         """Execute with ``values``; the rows it returns (RETURNING), as plain tuples."""
@@ -65,16 +89,28 @@ class Prepared:
             cursor.close()
 
     def run_many(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
-        """Execute once per row of ``rows`` (``executemany``); for statements without RETURNING."""
+        """Execute for every row of ``rows``, in order; for statements without RETURNING.
+
+        A ``multi_row`` INSERT on SQLite goes in statements of up to ``_most`` rows, in sizes
+        that are powers of two (few distinct statements); anything else is ``executemany``.
+        """
         if not rows:
             return
         if conn.dialect.name != "sqlite":
             conn.execute(self.stmt, [{PREFIX + k: v for k, v in values.items()} for values in rows])
             return
         sql, params = self._compiled(conn)
+        args = self._many_args(params, rows)
         cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         try:
-            cursor.executemany(sql, self._many_args(params, rows))
+            if not self.multi_row:
+                cursor.executemany(sql, args)
+                return
+            start = 0
+            while start < len(args):
+                size = _chunk(len(args) - start, self._most)
+                cursor.execute(self._rows_sql(sql, size), [value for row in args[start : start + size] for value in row])
+                start += size
         finally:
             cursor.close()
 
@@ -127,6 +163,11 @@ def raw(conn: Connection, sql: str) -> Sequence[Any]:
         cursor.close()
 
 
+def _chunk(left: int, most: int) -> int:
+    """The largest power of two that is at most ``left`` and ``most``."""
+    return 1 << (min(left, most).bit_length() - 1)
+
+
 def _type_key(bind_type: Any) -> tuple[type, str]:
     return type(bind_type), repr(bind_type)
 
@@ -149,4 +190,4 @@ def insert_row(table: Table, columns: Sequence[str], *returning: Column) -> Prep
     stmt = insert(table).values(values)
     if returning:
         stmt = stmt.returning(*returning)
-    return Prepared(stmt)
+    return Prepared(stmt, multi_row=not returning)
