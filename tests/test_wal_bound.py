@@ -126,6 +126,11 @@ async def test_the_wal_stays_under_its_bound_while_readers_read(
         assert largest <= BOUND_BYTES, f"WAL reached {largest:,} bytes"
         assert writer._checkpointer.restarts >= 2
         assert all(after > before for before, after in zip(reads_before, readers, strict=True))
+        # Each restart's hold is counted where /metrics reads it, done or deferred.
+        holds = writer.timings.restart_hold
+        assert holds.count == writer._checkpointer.restarts + writer.timings.restarts_deferred
+        assert 0 < holds.total < 2.5 * holds.count  # each under its wait for readers, and more than nothing
+        assert writer.timings.group.count > 0 and writer.timings.works == written // len(ROW) // 5  # 5 rows a work
     finally:
         await writer.close()
     conn = sqlite3.connect(path)

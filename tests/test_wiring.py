@@ -69,3 +69,36 @@ async def test_the_metrics_listener_counts_what_the_hot_path_writes(client, core
         )
         assert answer.json()["error"] == 0
     assert accepted((await client.get("/metrics")).text) - before == 3
+
+
+def _samples(text: str) -> dict[str, float]:
+    """The exposition's samples by name with labels, e.g. ``postino_writer_group_seconds_count``."""
+    return {ln.rsplit(" ", 1)[0]: float(ln.rsplit(" ", 1)[1]) for ln in text.splitlines() if ln and ln[0] != "#"}
+
+
+async def test_metrics_show_where_the_writes_and_pauses_went(client, core, alice) -> None:  # noqa: ANN001
+    import gc
+
+    from .sg24.conftest import register_phone
+
+    phone = await register_phone(core, alice.id)
+    before = _samples((await client.get("/metrics")).text)
+    for n in range(3):
+        answer = await client.get(
+            "/getdata/addsms", params={"token": alice.sg24_token, "sendto": f"+39349123457{n}", "body": "x", "device_id": phone}
+        )
+        assert answer.json()["error"] == 0
+    gc.collect()
+    after = _samples((await client.get("/metrics")).text)
+
+    assert after["postino_writer_works_total"] - before.get("postino_writer_works_total", 0) >= 3
+    groups = after["postino_writer_group_seconds_count"]
+    assert groups >= 1 and after['postino_writer_group_seconds_bucket{le="+Inf"}'] == groups
+    buckets = [v for k, v in after.items() if k.startswith("postino_writer_group_seconds_bucket")]
+    assert buckets == sorted(buckets)  # cumulative
+    assert after["postino_writer_group_seconds_sum"] > 0
+    if core.db.is_sqlite:  # the writer's own thread; on PostgreSQL its groups run on the loop
+        assert after["postino_writer_group_cpu_seconds_total"] > 0
+    full = 'postino_gc_pause_seconds_count{generation="2"}'
+    assert after[full] >= before.get(full, 0) + 1
+    assert "postino_wal_restart_hold_seconds_count" in after

@@ -134,6 +134,7 @@ def create_app(settings: Settings | None = None, core: Core | None = None) -> Po
         # otherwise paused every request for 100-200 ms under load.
         gc.collect()
         gc.freeze()
+        metrics.watch_collections()  # what the collections that remain cost shows on /metrics
         stop = asyncio.Event()
         tasks = []
         if settings.role in ("all", "worker"):

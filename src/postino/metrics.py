@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import gc
+import threading
+import time
 from collections.abc import Sequence
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from sqlalchemy import func, select
 
 from .core.messages import lifecycle
 from .core.service import Core, Unit
 from .db.tables import messages
+from .db.timings import Histogram, WriterTimings
 from .dispatch import connectors as connector_workers
 
 registry = CollectorRegistry()
@@ -57,6 +61,59 @@ class ConnectorCollector:
 registry.register(ConnectorCollector())  # type: ignore[arg-type]
 
 
+class Collections:
+    """The interpreter's garbage collections by generation and duration (a pause of every thread)."""
+
+    def __init__(self) -> None:
+        self.by_generation = [Histogram(), Histogram(), Histogram()]
+        self._started: dict[int, float] = {}
+
+    def __call__(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self._started[threading.get_ident()] = time.perf_counter()
+            return
+        started = self._started.pop(threading.get_ident(), None)
+        if started is not None:
+            self.by_generation[info["generation"]].add(time.perf_counter() - started)
+
+
+collections = Collections()
+
+
+def watch_collections() -> None:
+    """Time every collection from now on (``serve`` calls it once; calling again changes nothing)."""
+    if collections not in gc.callbacks:
+        gc.callbacks.append(collections)
+
+
+def _histogram(name: str, doc: str, histogram: Histogram, labels: dict[str, str] | None = None) -> HistogramMetricFamily:
+    family = HistogramMetricFamily(name, doc, labels=list(labels or ()))
+    family.add_metric(list((labels or {}).values()), histogram.cumulative(), histogram.total)
+    return family
+
+
+class Timings:
+    """Where the time of this process's writes and pauses went, read at scrape time."""
+
+    def __init__(self, writer: WriterTimings | None) -> None:
+        self.writer = writer or WriterTimings()
+
+    def collect(self):  # noqa: ANN201 - the prometheus_client collector protocol
+        w = self.writer
+        yield _histogram("postino_writer_group_seconds", "Commit groups, from taking them to answering", w.group)
+        yield CounterMetricFamily("postino_writer_group_cpu_seconds", "CPU of the writer's thread in its groups (SQLite)",
+                                  value=w.group_cpu)
+        yield CounterMetricFamily("postino_writer_works", "Writes run in commit groups", value=w.works)
+        yield _histogram("postino_wal_restart_hold_seconds", "How long each WAL restart held the writers", w.restart_hold)
+        yield CounterMetricFamily("postino_wal_restarts_deferred", "WAL restarts given up for readers",
+                                  value=w.restarts_deferred)
+        pauses = HistogramMetricFamily("postino_gc_pause_seconds", "Garbage collections (every thread waits)",
+                                       labels=["generation"])
+        for generation, histogram in enumerate(collections.by_generation):
+            pauses.add_metric([str(generation)], histogram.cumulative(), histogram.total)
+        yield pauses
+
+
 def count_stored(drafts: Sequence[Any], states: Sequence[str]) -> None:
     """Count new messages by channel, and their first state as a transition (one ``inc`` per label)."""
     by_state: dict[str, int] = {}
@@ -90,4 +147,5 @@ async def render(core: Core) -> tuple[bytes, str]:
     counts.update({r[0]: r[1] for r in rows})
     for state, n in counts.items():
         by_state.labels(state).set(n)
-    return generate_latest(registry), CONTENT_TYPE_LATEST
+    timings = Timings(core.db.writer_timings())
+    return generate_latest(registry) + generate_latest(timings), CONTENT_TYPE_LATEST  # type: ignore[arg-type]

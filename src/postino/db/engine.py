@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from sqlalchemy import Engine, event, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from .timings import WriterTimings
 from .writer import AsyncGroupWriter, GroupWriter, SQLiteGroupWriter
 
 
@@ -47,6 +48,10 @@ class Database:
             else:
                 self._writer = AsyncGroupWriter(self.engine)
         return self._writer
+
+    def writer_timings(self) -> WriterTimings | None:
+        """The group writer's durations, once it has been made (``/metrics``)."""
+        return self._writer.timings if self._writer is not None else None
 
     @asynccontextmanager
     async def begin(self) -> AsyncIterator[AsyncConnection]:

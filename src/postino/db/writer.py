@@ -69,6 +69,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.pool import StaticPool
 
 from .prepared import raw
+from .timings import WriterTimings
 
 log = logging.getLogger("postino.writer")
 
@@ -178,6 +179,8 @@ def _hand_back(items: list[_Item], failure: BaseException | None) -> None:
 class GroupWriter:
     """The common face; ``for_database`` picks the engine-specific one."""
 
+    timings: WriterTimings
+
     async def run(self, work: Callable[[Connection], T], merge: Merge | None = None) -> T:
         raise NotImplementedError
 
@@ -196,9 +199,10 @@ class Checkpointer:
     EVERY = 0.2  # seconds between rounds (a round with nothing to copy costs a few microseconds)
 
     def __init__(self, path: str, turn: threading.Lock | None = None,
-                 restart_bytes: int | None = WAL_RESTART_BYTES) -> None:
+                 restart_bytes: int | None = WAL_RESTART_BYTES, timings: WriterTimings | None = None) -> None:
         self.path = path
         self.turn = turn or threading.Lock()
+        self.timings = timings or WriterTimings()
         self.restart_bytes = restart_bytes
         self.restarts = 0
         """``RESTART`` checkpoints that found the WAL free: the next write starts it over."""
@@ -242,10 +246,12 @@ class Checkpointer:
             conn.execute(f"PRAGMA busy_timeout={RESTART_WAIT_MS}")
             busy, frames, copied = conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
         finally:
+            held = time.perf_counter() - started
             self.turn.release()
             conn.execute("PRAGMA busy_timeout=30000")
+        self.timings.restarted(held, done=not busy)
         log.debug("WAL restart %s (%s of %s frames copied), writers held %.1f ms", "deferred" if busy else "done",
-                  copied, frames, (time.perf_counter() - started) * 1000)
+                  copied, frames, held * 1000)
         if not busy:
             self.restarts += 1
 
@@ -261,7 +267,8 @@ class SQLiteGroupWriter(GroupWriter):
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._turn = turn or threading.Lock()
-        self._checkpointer = Checkpointer(path, self._turn, restart_bytes)
+        self.timings = WriterTimings()
+        self._checkpointer = Checkpointer(path, self._turn, restart_bytes, self.timings)
 
     async def run(self, work: Callable[[Connection], T], merge: Merge | None = None) -> T:
         loop = asyncio.get_running_loop()
@@ -299,12 +306,14 @@ class SQLiteGroupWriter(GroupWriter):
                         break
                     items.append(nxt)
                 failure: BaseException | None = None
+                started, cpu = time.perf_counter(), time.thread_time()
                 try:
                     with self._turn, conn.begin():
                         run_group(conn, items)
                 except BaseException as exc:  # noqa: BLE001 - BEGIN or COMMIT failed: nothing is durable
                     log.warning("group commit failed: %s", exc)
                     failure = exc
+                self.timings.grouped(time.perf_counter() - started, time.thread_time() - cpu, len(items))
                 _hand_back(items, failure)
                 if stop:
                     return
@@ -330,6 +339,7 @@ class AsyncGroupWriter(GroupWriter):
         self._engine = engine
         self._pending: list[_Item] = []
         self._task: asyncio.Task | None = None
+        self.timings = WriterTimings()
 
     async def run(self, work: Callable[[Connection], T], merge: Merge | None = None) -> T:
         loop = asyncio.get_running_loop()
@@ -343,12 +353,14 @@ class AsyncGroupWriter(GroupWriter):
         while self._pending:
             items, self._pending = self._pending[:MAX_GROUP], self._pending[MAX_GROUP:]
             failure: BaseException | None = None
+            started = time.perf_counter()
             try:
                 async with self._engine.begin() as conn:
                     await conn.run_sync(run_group, items)
             except BaseException as exc:  # noqa: BLE001
                 log.warning("group commit failed: %s", exc)
                 failure = exc
+            self.timings.grouped(time.perf_counter() - started, None, len(items))
             _settle(items, failure)
 
     async def close(self) -> None:
