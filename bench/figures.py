@@ -365,6 +365,46 @@ class Interval:
     wal_mb: float
     db_mb: float
     errors: int
+    stalls: Stalls
+
+
+@dataclass(frozen=True)
+class Stalls:
+    """What the server's /metrics counted in one interval: its commit groups, WAL restarts, collections."""
+
+    groups: int
+    group_ms: float  # mean
+    slow_groups: int  # over 20 ms
+    cpu_share: float  # the writer thread's CPU in its groups over their time
+    restarts: int
+    restart_ms: float  # mean hold
+    full_collections: int
+    full_collection_ms: float  # mean
+
+
+def _scrape(url: str) -> dict[str, float]:
+    import urllib.request
+
+    with urllib.request.urlopen(url + "/metrics", timeout=30) as answer:
+        text = answer.read().decode()
+    return {ln.rsplit(" ", 1)[0]: float(ln.rsplit(" ", 1)[1]) for ln in text.splitlines() if ln and ln[0] != "#"}
+
+
+def stalls(before: dict[str, float], after: dict[str, float]) -> Stalls:
+    def d(name: str) -> float:
+        return after.get(name, 0.0) - before.get(name, 0.0)
+
+    groups = d("postino_writer_group_seconds_count")
+    restarts = d("postino_wal_restart_hold_seconds_count")
+    full = d('postino_gc_pause_seconds_count{generation="2"}')
+    group_s = d("postino_writer_group_seconds_sum")
+    return Stalls(
+        int(groups), group_s / groups * 1000 if groups else 0.0,
+        int(groups - d('postino_writer_group_seconds_bucket{le="0.02"}')),
+        d("postino_writer_group_cpu_seconds_total") / group_s if group_s else 0.0,
+        int(restarts), d("postino_wal_restart_hold_seconds_sum") / restarts * 1000 if restarts else 0.0,
+        int(full), d('postino_gc_pause_seconds_sum{generation="2"}') / full * 1000 if full else 0.0,
+    )
 
 
 def _mb(path: Path) -> float:
@@ -420,16 +460,23 @@ def sustained(env: Env, seconds: float, every: float = 5.0, share: float = 0.8) 
     intervals: list[Interval] = []
     started = time.monotonic()
     print(f"figure 8: {probe.rate:,.0f}/s saturated; offering {offered:,.0f}/s for {seconds:.0f} s", flush=True)
-    print(f"{'t (s)':>6} {'req/s':>7} {'p99 ms':>7} {'max ms':>7} {'WAL MB':>7} {'db MB':>7}", flush=True)
+    print(f"{'t (s)':>6} {'req/s':>7} {'p99 ms':>7} {'max ms':>7} {'WAL MB':>7} {'db MB':>7} | "
+          f"{'groups':>6} {'mean ms':>7} {'>20 ms':>6} {'CPU':>4} | {'WAL restarts':>12} {'mean ms':>7} | "
+          f"{'full gc':>7} {'mean ms':>7}", flush=True)
     with WalPeak(env.data_dir) as wal:
+        scraped = _scrape(env.server.url)
         while time.monotonic() - started < seconds:
             wal.take()
             r = loadgen.run(url, seconds=every, connections=64, requests_file=requests, rate=offered)
+            now = _scrape(env.server.url)
             iv = Interval(time.monotonic() - started, r.rate, r.p99_ms, r.max_ms, wal.take(), _mb(db),
-                          r.errors + r.non2xx)
+                          r.errors + r.non2xx, stalls(scraped, now))
+            scraped = now
             intervals.append(iv)
-            print(f"{iv.at_s:6.0f} {iv.rate:7,.0f} {iv.p99_ms:7.1f} {iv.max_ms:7.1f} {iv.wal_mb:7.1f} {iv.db_mb:7.1f}",
-                  flush=True)
+            st = iv.stalls
+            print(f"{iv.at_s:6.0f} {iv.rate:7,.0f} {iv.p99_ms:7.1f} {iv.max_ms:7.1f} {iv.wal_mb:7.1f} {iv.db_mb:7.1f} | "
+                  f"{st.groups:6d} {st.group_ms:7.1f} {st.slow_groups:6d} {st.cpu_share:4.0%} | {st.restarts:12d} "
+                  f"{st.restart_ms:7.1f} | {st.full_collections:7d} {st.full_collection_ms:7.1f}", flush=True)
     if not intervals:
         return [Row("8. sustained addsms", "no interval ran", "WAL <= 128 MB, p99 <= 20 ms", False)]
     worst = max(intervals, key=lambda iv: iv.p99_ms)
@@ -445,7 +492,23 @@ def sustained(env: Env, seconds: float, every: float = 5.0, share: float = 0.8) 
         Row(f"8. worst {every:.0f}-s p99 of {len(intervals)} "
             f"(median {statistics.median(iv.p99_ms for iv in intervals):.1f} ms)",
             f"{worst.p99_ms:.1f} ms at {worst.at_s:.0f} s", "<= 20 ms", worst.p99_ms <= 20),
+        Row("8. stalls a interval, the worst tenth of p99s / the rest", _compare_stalls(intervals), "what differs", None),
     ]
+
+
+def _compare_stalls(intervals: list[Interval]) -> str:
+    """Mean group time, slow groups, restarts and full collections of the worst intervals beside the others'."""
+    ranked = sorted(intervals, key=lambda iv: -iv.p99_ms)
+    cut = max(1, len(ranked) // 10)
+    worst, rest = ranked[:cut], ranked[cut:] or ranked[:cut]
+
+    def mean(ivs: list[Interval], key) -> float:  # noqa: ANN001
+        return statistics.mean(key(iv.stalls) for iv in ivs)
+
+    parts = [("group ms", lambda st: st.group_ms, ".1f"), ("groups > 20 ms", lambda st: st.slow_groups, ".1f"),
+             ("writer CPU", lambda st: st.cpu_share * 100, ".0f"), ("restarts", lambda st: st.restarts, ".1f"),
+             ("restart ms", lambda st: st.restart_ms, ".1f"), ("full gc", lambda st: st.full_collections, ".1f")]
+    return "; ".join(f"{name} {mean(worst, key):{fmt}} / {mean(rest, key):{fmt}}" for name, key, fmt in parts)
 
 
 def accept_rate_workers(env: Env, workers: int, database_url: str) -> list[Row]:
