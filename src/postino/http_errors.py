@@ -9,6 +9,7 @@ id and answered with it, and the connection stays usable for the client's next r
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -16,11 +17,14 @@ from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
 from .http import ErrorFormat, JSONResponse, Problem, crash
 
 TOO_DEEP = "The request body nests too deep"
+
+log = logging.getLogger("postino.http")
 
 
 def format_for(formats: Sequence[ErrorFormat], path: str) -> ErrorFormat | None:
@@ -74,6 +78,11 @@ def install(app: FastAPI, formats: Sequence[ErrorFormat]) -> None:
 
     @app.exception_handler(Exception)
     async def _crash(request: Request, exc: Exception) -> Response:
+        if isinstance(exc, ClientDisconnect):
+            # The client left while its body was being read: nothing was done, nobody is
+            # there to answer, and it is not the server's fault (no traceback).
+            log.info("%s %s: the client went away before its request was read", request.method, request.url.path)
+            return Response(status_code=400)
         if isinstance(exc, RecursionError):
             # Only FastAPI's own JSON parsing of a body model gets here: the stdlib parser
             # recurses once per nesting level. Every dialect reads its bodies itself.
