@@ -29,10 +29,10 @@ class Prepared:
     """One statement; ``run(conn, values)`` with ``values`` keyed by bind name minus ``p_``.
 
     ``multi_row`` (an INSERT of one VALUES row, no RETURNING): ``run_many`` on SQLite
-    writes many rows per statement instead of one execution per row. Each execution
-    releases and takes back the GIL around SQLite's work; under load the event loop holds
-    it, and the writer's thread then waited once a row for its turn (about one voluntary
-    context switch a message), which stretched every group and the answers behind it.
+    writes many rows per statement instead of one execution per row: fewer trips between
+    Python and SQLite, each of which also gives up and takes back the interpreter's lock
+    (a sixth fewer instructions for a group's rows; docs/benchmarks.md, "Where the served
+    CPU goes").
     """
 
     def __init__(self, stmt: ClauseElement, *, multi_row: bool = False) -> None:
