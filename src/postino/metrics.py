@@ -86,10 +86,8 @@ def watch_collections() -> None:
         gc.callbacks.append(collections)
 
 
-def _histogram(name: str, doc: str, histogram: Histogram, labels: dict[str, str] | None = None) -> HistogramMetricFamily:
-    family = HistogramMetricFamily(name, doc, labels=list(labels or ()))
-    family.add_metric(list((labels or {}).values()), histogram.cumulative(), histogram.total)
-    return family
+def _histogram(name: str, doc: str, histogram: Histogram) -> HistogramMetricFamily:
+    return HistogramMetricFamily(name, doc, buckets=histogram.cumulative(), sum_value=histogram.total)
 
 
 class Timings:
@@ -100,7 +98,8 @@ class Timings:
 
     def collect(self):  # noqa: ANN201 - the prometheus_client collector protocol
         w = self.writer
-        yield _histogram("postino_writer_group_seconds", "Commit groups, from taking them to answering", w.group)
+        yield _histogram("postino_writer_group_seconds", "Commit groups, from taking their writes to their COMMIT",
+                         w.group)
         yield CounterMetricFamily("postino_writer_group_cpu_seconds", "CPU of the writer's thread in its groups (SQLite)",
                                   value=w.group_cpu)
         yield CounterMetricFamily("postino_writer_works", "Writes run in commit groups", value=w.works)

@@ -37,9 +37,7 @@ class UTCDateTime(TypeDecorator[datetime]):
 
         def process(value: Any) -> Any:
             if type(value) is datetime:
-                if value.tzinfo is not None:
-                    value = value.astimezone(timezone.utc).replace(tzinfo=None)
-                return value.isoformat(" ", "microseconds")
+                return self.process_bind_param(value, dialect).isoformat(" ", "microseconds")
             return general(value)
 
         return process
