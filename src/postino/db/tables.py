@@ -186,8 +186,13 @@ messages = Table(
     # The claim query: one device's queued messages in queue order.
     Index("ix_messages_queue", "device_id", "state", "urgent", "priority", "id"),
     Index("ix_messages_account_created", "account_id", "created_at"),
-    Index("ix_messages_batch", "batch_id", "seq"),
-    Index("ix_messages_state_due", "state", "due_at"),
+    # Partial where most messages have no value: a single send (no batch, not scheduled,
+    # often no customer id) writes none of these b-trees. Every query that reads them
+    # compares the column, which implies IS NOT NULL on both engines (migration 0011).
+    Index("ix_messages_batch", "batch_id", "seq", sqlite_where=text("batch_id IS NOT NULL"),
+          postgresql_where=text("batch_id IS NOT NULL")),
+    Index("ix_messages_state_due", "state", "due_at", sqlite_where=text("due_at IS NOT NULL"),
+          postgresql_where=text("due_at IS NOT NULL")),
     Index("ix_messages_state_lease", "state", "lease_until"),
     # The validity job looks only at messages that have a validity: a backlog of queued
     # messages without one (a phone offline for hours) must not be scanned every second.
@@ -202,7 +207,8 @@ messages = Table(
     # then the id, so a page reads its rows in history order and stops at its limit (no
     # sort of every match). By phone (``recipient``) and by customer id:
     Index("ix_messages_account_recipient_created", "account_id", "recipient", "created_at"),
-    Index("ix_messages_account_customer_created", "account_id", "customer_id", "created_at"),
+    Index("ix_messages_account_customer_created", "account_id", "customer_id", "created_at",
+          sqlite_where=text("customer_id IS NOT NULL"), postgresql_where=text("customer_id IS NOT NULL")),
     # By device or by state in a date range; the trailing columns are the other filters
     # (status, failure reason, sim), so counting a filter reads only the index. ``id`` is
     # written out: SQLite keeps the row id after an index's last column, so without it
