@@ -162,10 +162,13 @@ async def create(ctx: Context) -> Answer:
         batch_id = await messages.open_batch(ctx.unit, ctx.account.id, KIND, public_id=public_id, data=data, state="test")
         return Answer([await message_answer(ctx, batch_id)], "Test Message", 201)
     state = "open" if transaction else "closed"
+    if not transaction:
+        # Before the batch: on PostgreSQL the quota locks the account row, and a batch
+        # row already written holds a key-share lock on it, so two realtime sends at
+        # once deadlocked instead of one getting 429.
+        await _realtime_quota(ctx, stored)
     batch_id = await messages.open_batch(ctx.unit, ctx.account.id, KIND, public_id=public_id, data=data, state=state)
     drafts = _drafts(valid, data)
-    if not transaction:
-        await _realtime_quota(ctx, stored)
     try:
         await messages.submit(ctx.unit, ctx.account, drafts, batch_id=batch_id, hold=transaction)
     except (InsufficientCredit, CreditExpired) as exc:
