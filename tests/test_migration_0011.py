@@ -43,7 +43,8 @@ async def _index_sql(core: Core) -> dict[str, str]:
         if unit.conn.dialect.name == "sqlite":
             rows = await unit.conn.execute(text("SELECT name, sql FROM sqlite_master WHERE type = 'index'"))
         else:
-            rows = await unit.conn.execute(text("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'messages'"))
+            rows = await unit.conn.execute(
+                text("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'messages'"))
         return {name: sql for name, sql in rows if name in PARTIAL}
 
 
@@ -59,7 +60,9 @@ async def _plan(core: Core, name: str, **params: object) -> str:
         return " ".join(str(r[0]) for r in rows)
 
 
-async def test_0011_makes_three_indexes_partial_and_keeps_their_rows_and_queries(core: Core, alice: AccountInfo) -> None:
+async def test_0011_makes_three_indexes_partial_and_keeps_their_rows_and_queries(
+    core: Core, alice: AccountInfo
+) -> None:
     await downgrade(core.db, "0010")
     assert all("WHERE" not in sql.upper() for sql in (await _index_sql(core)).values())
     now = utcnow()
@@ -75,7 +78,7 @@ async def test_0011_makes_three_indexes_partial_and_keeps_their_rows_and_queries
         single = (await unit.conn.execute(insert(messages).values(**common, state="queued")
                                           .returning(messages.c.id))).scalar_one()
 
-    await upgrade(core.db)
+    await upgrade(core.db, "0011")  # not head: a later migration must not change what this checks
 
     async with core.reader() as unit:
         assert await current_revision(unit.conn) == "0011"

@@ -7,6 +7,8 @@ PostgreSQL; migrations in ``migrations/`` create it.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -128,6 +130,12 @@ devices = Table(
     Column("deleted_at", UTCDateTime, nullable=True),
 )
 
+def _only_with(column: str) -> dict[str, Any]:
+    """A partial index's condition on both engines: only the rows where ``column`` has a value."""
+    where = f"{column} IS NOT NULL"
+    return {"sqlite_where": text(where), "postgresql_where": text(where)}
+
+
 batches = Table(
     "batches",
     metadata,
@@ -189,10 +197,8 @@ messages = Table(
     # Partial where most messages have no value: a single send (no batch, not scheduled,
     # often no customer id) writes none of these b-trees. Every query that reads them
     # compares the column, which implies IS NOT NULL on both engines (migration 0011).
-    Index("ix_messages_batch", "batch_id", "seq", sqlite_where=text("batch_id IS NOT NULL"),
-          postgresql_where=text("batch_id IS NOT NULL")),
-    Index("ix_messages_state_due", "state", "due_at", sqlite_where=text("due_at IS NOT NULL"),
-          postgresql_where=text("due_at IS NOT NULL")),
+    Index("ix_messages_batch", "batch_id", "seq", **_only_with("batch_id")),
+    Index("ix_messages_state_due", "state", "due_at", **_only_with("due_at")),
     Index("ix_messages_state_lease", "state", "lease_until"),
     # The validity job looks only at messages that have a validity: a backlog of queued
     # messages without one (a phone offline for hours) must not be scanned every second.
@@ -200,15 +206,15 @@ messages = Table(
         "ix_messages_state_valid_until",
         "state",
         "valid_until",
-        sqlite_where=text("valid_until IS NOT NULL"),
-        postgresql_where=text("valid_until IS NOT NULL"),
+        **_only_with("valid_until"),
     ),
     # getallsms over millions of rows: each filter has an index that ends with ``created_at``
     # then the id, so a page reads its rows in history order and stops at its limit (no
     # sort of every match). By phone (``recipient``) and by customer id:
     Index("ix_messages_account_recipient_created", "account_id", "recipient", "created_at"),
-    Index("ix_messages_account_customer_created", "account_id", "customer_id", "created_at",
-          sqlite_where=text("customer_id IS NOT NULL"), postgresql_where=text("customer_id IS NOT NULL")),
+    Index(
+        "ix_messages_account_customer_created", "account_id", "customer_id", "created_at", **_only_with("customer_id")
+    ),
     # By device or by state in a date range; the trailing columns are the other filters
     # (status, failure reason, sim), so counting a filter reads only the index. ``id`` is
     # written out: SQLite keeps the row id after an index's last column, so without it
@@ -226,8 +232,7 @@ messages = Table(
         "urgent",
         "priority",
         "id",
-        sqlite_where=text("connector_id IS NOT NULL"),
-        postgresql_where=text("connector_id IS NOT NULL"),
+        **_only_with("connector_id"),
     ),
 )
 

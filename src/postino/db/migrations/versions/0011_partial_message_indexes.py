@@ -2,9 +2,9 @@
 
 A single send has no batch, is not scheduled and often carries no customer id, yet it
 wrote an entry into each of these b-trees: a commit of one such message wrote 15.4 WAL
-pages before and 12.4 after (a group of 64: 49.2 and 40.1). Every query that reads them compares the column (``batch_id = ?``,
-``due_at <= ?``, ``customer_id = ?`` or ``IN``), which implies ``IS NOT NULL``, so
-SQLite and PostgreSQL both still use them. Rebuilding them reads the table once each.
+pages before and 12.4 after (a group of 64: 49.2 and 40.1). Every query that reads them
+compares the column (``batch_id = ?``, ``due_at <= ?``, ``customer_id = ?`` or ``IN``),
+which implies ``IS NOT NULL``, so SQLite and PostgreSQL both still use them. Rebuilding them reads the table once each.
 
 Revision ID: 0011
 Revises: 0010
