@@ -135,11 +135,15 @@ class Core:
 
     async def read_cached(self, cache: TTLCache[V], key: Hashable, read: Callable[[Unit], Awaitable[V | None]]) -> V | None:
         """``cache``'s entry for ``key``, else ``read(unit)`` in a read-only unit, shared by
-        every request that asks while it runs (``TTLCache.fetch``)."""
+        every request that asks while it runs (``TTLCache.fetch``).
+
+        The read's connection comes from the cache loads' own pool: callers may be holding a
+        connection of the main pool while they wait for it (``Database.read_for_cache``).
+        """
 
         async def load() -> V | None:
-            async with self.reader() as unit:
-                return await read(unit)
+            async with self.db.read_for_cache() as conn:
+                return await read(Unit(conn=conn, core=self))
 
         return await cache.fetch(key, load)
 

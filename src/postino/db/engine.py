@@ -5,13 +5,16 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from sqlalchemy import Engine, event, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from .timings import WriterTimings
 from .writer import AsyncGroupWriter, GroupWriter, SQLiteGroupWriter
+
+CACHE_LOADS = 6
+"""Cache loads at once per process: each is one short read, shared by all who ask meanwhile."""
 
 
 class Database:
@@ -29,8 +32,16 @@ class Database:
         else:
             kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
+        # Cached reads take their connections from a pool of their own. A request that holds
+        # a connection (a write transaction) and then needs a cached row waits for the load;
+        # were the load to queue for the same pool, a pool held by such requests would wait
+        # on itself until its timeout. A load holds nothing while it waits, so its small
+        # pool always drains.
+        kwargs.update(pool_size=2, max_overflow=CACHE_LOADS - 2)
+        self.cache_engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.is_sqlite:
             _tune_sqlite(self.engine.sync_engine, mmap_bytes)
+            _tune_sqlite(self.cache_engine.sync_engine, mmap_bytes)
         self._writer: GroupWriter | None = None
         # SQLite has one write lock per file; when two connections of this process collide
         # on it, SQLite's busy handler sleeps (1 ms growing to 100 ms). Taking turns here
@@ -71,17 +82,26 @@ class Database:
             finally:
                 self.write_turn.release()
 
-    @asynccontextmanager
-    async def read(self) -> AsyncIterator[AsyncConnection]:
-        async with self.engine.connect() as conn:
-            await conn.execution_options(postino_read=True)
-            yield conn
+    def read(self) -> AbstractAsyncContextManager[AsyncConnection]:
+        return _read(self.engine)
+
+    def read_for_cache(self) -> AbstractAsyncContextManager[AsyncConnection]:
+        """A read on the cache loads' own pool (see ``__init__``)."""
+        return _read(self.cache_engine)
 
     async def dispose(self) -> None:
         if self._writer is not None:
             await self._writer.close()
             self._writer = None
+        await self.cache_engine.dispose()
         await self.engine.dispose()
+
+
+@asynccontextmanager
+async def _read(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    async with engine.connect() as conn:
+        await conn.execution_options(postino_read=True)
+        yield conn
 
 
 def _tune_sqlite(engine: Engine, mmap_bytes: int = 0) -> None:
