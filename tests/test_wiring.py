@@ -102,3 +102,4 @@ async def test_metrics_show_where_the_writes_and_pauses_went(client, core, alice
     full = 'postino_gc_pause_seconds_count{generation="2"}'
     assert after[full] >= before.get(full, 0) + 1
     assert "postino_wal_restart_hold_seconds_count" in after
+    assert after["postino_wal_cap_wait_seconds_count"] == 0  # the WAL of a few writes is far under its cap

@@ -106,6 +106,8 @@ class Timings:
         yield _histogram("postino_wal_restart_hold_seconds", "How long each WAL restart held the writers", w.restart_hold)
         yield CounterMetricFamily("postino_wal_restarts_deferred", "WAL restarts given up for readers",
                                   value=w.restarts_deferred)
+        yield _histogram("postino_wal_cap_wait_seconds", "Writes held for a WAL restart: the WAL had passed its cap",
+                         w.cap_waits)
         pauses = HistogramMetricFamily("postino_gc_pause_seconds", "Garbage collections (every thread waits)",
                                        labels=["generation"])
         for generation, histogram in enumerate(collections.by_generation):

@@ -54,6 +54,8 @@ class WriterTimings:
         self.restart_hold = Histogram()
         """How long each WAL restart held the writers."""
         self.restarts_deferred = 0
+        self.cap_waits = Histogram()
+        """How long the writer waited for a restart once the WAL had passed its cap."""
 
     def grouped(self, seconds: float, cpu: float | None, works: int) -> None:
         with self._lock:
@@ -67,3 +69,7 @@ class WriterTimings:
             self.restart_hold.add(held)
             if not done:
                 self.restarts_deferred += 1
+
+    def capped(self, waited: float) -> None:
+        with self._lock:
+            self.cap_waits.add(waited)

@@ -44,6 +44,14 @@ SQLite: closing any descriptor of that file drops every POSIX lock the process h
 SQLite's included, and another process closing its connection then takes itself for the
 last one and deletes the WAL under the running server.
 
+The restart above keeps the WAL small only while the Checkpointer keeps up: a writer that
+appends faster than a round copies (a fast disk, a heap whose collections hold every thread)
+grows the WAL for as long as the rounds stay behind, and each longer copy lets it grow more.
+So the WAL's file has a cap, ``WAL_CAP_BYTES``: a group that leaves the file past it makes
+the writer wait for a restart before it takes the next (the file is cut back to
+``journal_size_limit`` by the next write). Under the ordinary load the restarts keep the
+file well under the cap and the writer never waits (``postino_wal_cap_wait_seconds``).
+
 The threshold is half of ``journal_size_limit``: the file then never grows past the limit
 under steady load, so the first COMMIT after a restart has nothing to cut (truncating the
 file there is inside a COMMIT, and took up to 130 ms on a busy disk). That COMMIT still
@@ -55,6 +63,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import queue
 import sqlite3
 import threading
@@ -81,6 +90,11 @@ WAL_KEPT_BYTES = 64 * 1024 * 1024
 """A WAL grown past this by a burst is cut back to it when it restarts."""
 WAL_RESTART_BYTES = WAL_KEPT_BYTES // 2
 """Frames in use past this make the Checkpointer restart the WAL (see the module's docstring)."""
+WAL_CAP_BYTES = WAL_KEPT_BYTES * 3 // 2
+"""A WAL file past this holds the writer until it restarts (see the module's docstring)."""
+CAP_WAIT_SECONDS = 2.0
+"""The longest the writer waits for that restart; it then writes on, and waits again only
+after as long again (readers that pin the WAL must not slow the writes to a crawl)."""
 RESTART_WAIT_MS = 20
 """How long a restart waits for readers to leave the WAL while it holds the writers' turn."""
 
@@ -188,6 +202,14 @@ class GroupWriter:
         return None
 
 
+def _file_size(path: str) -> int:
+    """By ``stat``, which opens nothing (see the module's docstring on descriptors)."""
+    try:
+        return os.stat(path).st_size
+    except FileNotFoundError:
+        return 0
+
+
 class Checkpointer:
     """Copies the WAL into the database file beside the writer, never inside its COMMIT.
 
@@ -209,6 +231,8 @@ class Checkpointer:
         self.rounds = 0
         """Rounds run (each a ``PASSIVE`` checkpoint, and a restart when one is due)."""
         self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._round = threading.Condition()
         self._thread = threading.Thread(target=self._loop, name="postino-checkpoint", daemon=True)
 
     def start(self) -> None:
@@ -216,21 +240,41 @@ class Checkpointer:
 
     def stop(self) -> None:
         self._stop.set()
+        self._wake.set()
         if self._thread.is_alive():
             self._thread.join(10)
+
+    def restart_soon(self, timeout: float) -> bool:
+        """Run rounds now, one after another, until one restarts the WAL; False after ``timeout``."""
+        deadline = time.monotonic() + timeout
+        with self._round:
+            before = self.restarts
+            while self.restarts == before and not self._stop.is_set():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._wake.set()
+                self._round.wait(left)
+            return self.restarts > before
 
     def _loop(self) -> None:
         conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
         try:
             frame = conn.execute("PRAGMA page_size").fetchone()[0] + 24
-            while not self._stop.wait(self.EVERY):
+            while not self._stop.is_set():
+                self._wake.wait(self.EVERY)
+                self._wake.clear()
+                if self._stop.is_set():
+                    break
                 try:
                     _busy, frames, _copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
                     if self.restart_bytes is not None and frames * frame > self.restart_bytes:
                         self._restart(conn)
                 except sqlite3.Error as exc:  # a busy database: the next round tries again
                     log.debug("checkpoint skipped: %s", exc)
-                self.rounds += 1
+                with self._round:
+                    self.rounds += 1
+                    self._round.notify_all()
         finally:
             conn.close()
 
@@ -260,8 +304,15 @@ class SQLiteGroupWriter(GroupWriter):
     """One thread, one ``sqlite3`` connection, one transaction per group."""
 
     def __init__(self, path: str, tune: Callable[[Any], None], turn: threading.Lock | None = None,
-                 restart_bytes: int | None = WAL_RESTART_BYTES) -> None:
+                 restart_bytes: int | None = WAL_RESTART_BYTES, kept_bytes: int = WAL_KEPT_BYTES,
+                 cap_bytes: int | None = WAL_CAP_BYTES) -> None:
+        if cap_bytes is not None and cap_bytes <= kept_bytes:
+            raise ValueError("a WAL cap needs room above the size a restart cuts the file to")
         self._engine = create_engine(f"sqlite:///{path}", poolclass=StaticPool, connect_args={"check_same_thread": False})
+        self._wal = path + "-wal"
+        self._kept = kept_bytes
+        self._cap = cap_bytes if restart_bytes is not None else None  # without restarts there is nothing to wait for
+        self._cap_waits_from = 0.0
         tune(self._engine)
         self._queue: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
@@ -288,7 +339,7 @@ class SQLiteGroupWriter(GroupWriter):
     def _loop(self) -> None:
         conn = self._engine.connect()
         raw(conn, "PRAGMA wal_autocheckpoint=0")  # the Checkpointer's job
-        raw(conn, f"PRAGMA journal_size_limit={WAL_KEPT_BYTES}")
+        raw(conn, f"PRAGMA journal_size_limit={self._kept}")
         try:
             while True:
                 first = self._queue.get()
@@ -317,9 +368,22 @@ class SQLiteGroupWriter(GroupWriter):
                 _hand_back(items, failure)
                 if stop:
                     return
+                if self._cap is not None and _file_size(self._wal) > self._cap:
+                    self._wait_for_restart()
         finally:
             conn.close()
             self._engine.dispose()
+
+    def _wait_for_restart(self) -> None:
+        """Hold the next group until the WAL restarts (the module's docstring says why)."""
+        now = time.monotonic()
+        if now < self._cap_waits_from:  # the last wait gave up lately: write on
+            return
+        if not self._checkpointer.restart_soon(CAP_WAIT_SECONDS):
+            self._cap_waits_from = time.monotonic() + CAP_WAIT_SECONDS
+            log.warning("the WAL passed %d MiB and readers kept it from restarting for %.0f s", self._cap >> 20,
+                        CAP_WAIT_SECONDS)
+        self.timings.capped(time.monotonic() - now)
 
     async def close(self) -> None:
         thread = self._thread
