@@ -99,3 +99,39 @@ async def test_readers_map_the_file_and_the_writer_does_not(core: Core, settings
             assert (await conn.exec_driver_sql("PRAGMA mmap_size")).scalar_one() == 0
     finally:
         await unmapped.dispose()
+
+
+async def test_requests_that_hold_every_pooled_reader_still_get_their_writes(core: Core) -> None:
+    """Sends that hold a reader while the group writer writes for them, and a write unit (a
+    scheduler tick) that starts meanwhile: the unit must not take the writers' turn before
+    it has its connection, or the writer waits for the turn while the unit waits for the pool."""
+    account = await make_account(core)
+    pool = core.db.engine.pool
+    count = pool.size() + pool._max_overflow  # type: ignore[attr-defined]
+    holding, all_held, release = 0, asyncio.Event(), asyncio.Event()
+
+    async def send(i: int) -> int:
+        nonlocal holding
+        async with core.reader() as unit:
+            await unit.conn.exec_driver_sql("SELECT 1")
+            holding += 1
+            if holding == count:
+                all_held.set()
+            await release.wait()
+            return await core.db.writer.run(_add_tag(account.id, f"send {i}"))
+
+    async def tick() -> None:
+        async with core.unit() as unit:
+            await unit.conn.execute(insert(tags).values(account_id=account.id, title="tick", created_at=utcnow()))
+
+    sends = [asyncio.create_task(send(i)) for i in range(count)]
+    await asyncio.wait_for(all_held.wait(), 10)
+    ticking = asyncio.create_task(tick())
+    for _ in range(10):  # let the unit run up to its first wait (the pool is empty until the sends are done)
+        await asyncio.sleep(0)
+    release.set()
+    assert len(set(await asyncio.wait_for(asyncio.gather(*sends), 20))) == count
+    await asyncio.wait_for(ticking, 20)
+    async with core.reader() as unit:
+        titles = {r[0] for r in await unit.conn.execute(select(tags.c.title))}
+    assert titles == {f"send {i}" for i in range(count)} | {"tick"}

@@ -56,7 +56,12 @@ class Database:
             path = make_url(self.url).database if self.is_sqlite else None
             if path and path != ":memory:" and not path.startswith("file:"):
                 self._writer = SQLiteGroupWriter(path, _tune_sqlite, self.write_turn)
-            else:
+            elif self.is_postgres:
+                # A connection of its own: requests that hold a pooled connection while
+                # they wait for their write must not leave the writer waiting for the pool.
+                own = create_async_engine(self.url, pool_size=1, max_overflow=0, pool_pre_ping=True)
+                self._writer = AsyncGroupWriter(own, owned=True)
+            else:  # an in-memory SQLite database exists only in this engine
                 self._writer = AsyncGroupWriter(self.engine)
         return self._writer
 
@@ -73,11 +78,15 @@ class Database:
             return
         if self._async_turn is None:
             self._async_turn = asyncio.Lock()
-        async with self._async_turn:
+        # The connection first, then the turn: whoever holds the turn must not wait for the
+        # pool. Requests that hold a pooled reader while the group writer writes for them
+        # would otherwise keep a unit that holds the turn (a scheduler tick) from getting
+        # its connection, and the writer would wait for that turn.
+        async with self.engine.connect() as conn, self._async_turn:
             if not self.write_turn.acquire(blocking=False):
                 await asyncio.to_thread(self.write_turn.acquire)
             try:
-                async with self.engine.begin() as conn:
+                async with conn.begin():
                     yield conn
             finally:
                 self.write_turn.release()

@@ -397,10 +397,12 @@ class SQLiteGroupWriter(GroupWriter):
 
 
 class AsyncGroupWriter(GroupWriter):
-    """PostgreSQL: one group at a time on a pooled connection, works via ``run_sync``."""
+    """PostgreSQL: one group at a time on a connection of its own, works via ``run_sync``."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, *, owned: bool = False) -> None:
         self._engine = engine
+        self._owned = owned
+        """The engine is the writer's own (its one connection): closing the writer disposes of it."""
         self._pending: list[_Item] = []
         self._task: asyncio.Task | None = None
         self.timings = WriterTimings()
@@ -431,3 +433,5 @@ class AsyncGroupWriter(GroupWriter):
         if self._task is not None:
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
+        if self._owned:
+            await self._engine.dispose()
