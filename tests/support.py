@@ -53,6 +53,29 @@ def wait_for_sync(check: Callable[[], Any], *, timeout: float = 15.0, interval: 
         time.sleep(interval)
 
 
+async def with_every_pooled_connection_held(core: Any, then: Callable[[int, Any], Awaitable[Any]]) -> list[Any]:
+    """As many requests as the main pool has connections, each holding a reader, then each
+    running ``then(i, unit)`` while all of them still hold theirs: the pool stays empty."""
+    pool = core.db.engine.pool
+    count = pool.size() + pool._max_overflow
+    holding, all_held, release = 0, asyncio.Event(), asyncio.Event()
+
+    async def request(i: int) -> Any:
+        nonlocal holding
+        async with core.reader() as unit:
+            await unit.conn.exec_driver_sql("SELECT 1")
+            holding += 1
+            if holding == count:
+                all_held.set()
+            await release.wait()
+            return await then(i, unit)
+
+    requests = [asyncio.create_task(request(i)) for i in range(count)]
+    await asyncio.wait_for(all_held.wait(), 10)
+    release.set()
+    return await asyncio.wait_for(asyncio.gather(*requests), 20)
+
+
 def postino_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "postino.cli", *args]
 

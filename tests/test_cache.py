@@ -11,6 +11,7 @@ from postino.core.cache import TTLCache
 from postino.core.service import Core
 
 from .conftest import AccountInfo
+from .support import with_every_pooled_connection_held
 
 
 class Reads:
@@ -94,23 +95,10 @@ async def test_a_cached_read_answers_while_the_requests_asking_hold_every_pooled
 ) -> None:
     """Requests that hold a connection and then need a cached row must not wait on themselves:
     the load reads on a pool of its own."""
-    pool = core.db.engine.pool
-    held, release = asyncio.Event(), asyncio.Event()
-    count = pool.size() + pool._max_overflow  # type: ignore[attr-defined]
-    holding = 0
-
-    async def hold_then_read() -> str:
-        nonlocal holding
-        async with core.reader() as unit:
-            await unit.conn.exec_driver_sql("SELECT 1")
-            holding += 1
-            if holding == count:
-                held.set()
-            await release.wait()
-            return (await accounts.get_cached(core, alice.id)).email
-
     core.cache.accounts.clear()
-    requests = [asyncio.create_task(hold_then_read()) for _ in range(count)]
-    await asyncio.wait_for(held.wait(), 10)
-    release.set()
-    assert await asyncio.wait_for(asyncio.gather(*requests), 10) == ["alice@example.com"] * count
+
+    async def read_account(_i: int, _unit: object) -> str:
+        return (await accounts.get_cached(core, alice.id)).email
+
+    emails = await with_every_pooled_connection_held(core, read_account)
+    assert emails == ["alice@example.com"] * len(emails) and len(emails) >= 30

@@ -14,7 +14,7 @@ from postino.db.engine import Database
 from postino.db.prepared import raw
 from postino.db.tables import tags
 from tests.conftest import make_account
-from tests.support import wait_for
+from tests.support import wait_for, with_every_pooled_connection_held
 
 
 def _add_tag(account_id: int, title: str, fail: bool = False):
@@ -106,32 +106,22 @@ async def test_requests_that_hold_every_pooled_reader_still_get_their_writes(cor
     scheduler tick) that starts meanwhile: the unit must not take the writers' turn before
     it has its connection, or the writer waits for the turn while the unit waits for the pool."""
     account = await make_account(core)
-    pool = core.db.engine.pool
-    count = pool.size() + pool._max_overflow  # type: ignore[attr-defined]
-    holding, all_held, release = 0, asyncio.Event(), asyncio.Event()
-
-    async def send(i: int) -> int:
-        nonlocal holding
-        async with core.reader() as unit:
-            await unit.conn.exec_driver_sql("SELECT 1")
-            holding += 1
-            if holding == count:
-                all_held.set()
-            await release.wait()
-            return await core.db.writer.run(_add_tag(account.id, f"send {i}"))
+    ticking: list[asyncio.Task] = []
 
     async def tick() -> None:
         async with core.unit() as unit:
             await unit.conn.execute(insert(tags).values(account_id=account.id, title="tick", created_at=utcnow()))
 
-    sends = [asyncio.create_task(send(i)) for i in range(count)]
-    await asyncio.wait_for(all_held.wait(), 10)
-    ticking = asyncio.create_task(tick())
-    for _ in range(10):  # let the unit run up to its first wait (the pool is empty until the sends are done)
-        await asyncio.sleep(0)
-    release.set()
-    assert len(set(await asyncio.wait_for(asyncio.gather(*sends), 20))) == count
-    await asyncio.wait_for(ticking, 20)
+    async def send(i: int, _unit: object) -> int:
+        if not ticking:  # the unit starts while every connection is held
+            ticking.append(asyncio.create_task(tick()))
+            for _ in range(10):  # let it run up to its first wait
+                await asyncio.sleep(0)
+        return await core.db.writer.run(_add_tag(account.id, f"send {i}"))
+
+    ids = await with_every_pooled_connection_held(core, send)
+    assert len(set(ids)) == len(ids)
+    await asyncio.wait_for(ticking[0], 20)
     async with core.reader() as unit:
         titles = {r[0] for r in await unit.conn.execute(select(tags.c.title))}
-    assert titles == {f"send {i}" for i in range(count)} | {"tick"}
+    assert titles == {f"send {i}" for i in range(len(ids))} | {"tick"}
