@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import budget, campaign, figures, loadgen, services
+from . import budget, campaign, figures, loadgen, services, statements
 
 
 def machine() -> str:
@@ -45,8 +45,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, help="Length of each load run (default 10, --quick 5).")
     parser.add_argument("--fig8-seconds", type=float, default=300.0,
                         help="Length of figure 8's sustained load (default 5 minutes).")
-    parser.add_argument("--only", default="1,2,3,4,5,6,7,8,9",
-                        help="Figures to run, e.g. 1,6 (9: the CPU budget of one accept, in-process).")
+    parser.add_argument("--only", default="1,2,3,4,5,6,7,8,9,10",
+                        help="Figures to run, e.g. 1,6 (9: the CPU budget of one accept, in-process; "
+                             "10: one statement on the async SQLite engine, in-process).")
     parser.add_argument("--keep", action="store_true", help="Keep the temporary folder (logs, database).")
     parser.add_argument("--workers", type=int, default=1,
                         help="With figure 1: also figure 1 on PostgreSQL at 1 and N processes (serve --workers N).")
@@ -102,6 +103,7 @@ def main(argv: list[str] | None = None) -> int:
         server.stop()
         bare.stop()
     stages = budget.run(work / "budget") if 9 in only else []
+    trips = statements.run(work / "statements") if 10 in only else []
     print()
     print(f"machine: {machine()}")
     print(f"command: {' '.join(['bench/run', *(argv if argv is not None else sys.argv[1:])])}")
@@ -109,6 +111,10 @@ def main(argv: list[str] | None = None) -> int:
     if stages:
         print("\n9. CPU budget of one durable addsms (python -m bench.budget)")
         print(budget.table(stages))
+    if trips:
+        print("\n10. One statement on the async SQLite engine, one trip to its thread against SQLAlchemy's "
+              "adapter (python -m bench.statements)")
+        print(statements.table(trips))
     if not args.keep:
         import shutil
 

@@ -10,6 +10,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from sqlalchemy import Engine, event, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from .sqlite_driver import one_trip_url
 from .timings import WriterTimings
 from .writer import AsyncGroupWriter, GroupWriter, SQLiteGroupWriter
 
@@ -25,20 +26,22 @@ class Database:
         self.is_sqlite = url.startswith("sqlite")
         self.is_postgres = url.startswith("postgresql")
         kwargs: dict = {"echo": echo}
+        engine_url = url
         if self.is_sqlite:
+            engine_url = one_trip_url(url)  # aiosqlite, one trip to its thread a statement
             # Readers are cheap on SQLite, but opening one is not (a thread and four PRAGMAs):
             # a pool large enough for a busy API keeps them instead of churning them.
             kwargs.update(connect_args={"timeout": 30}, pool_size=20, max_overflow=20)
         else:
             kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
-        self.engine: AsyncEngine = create_async_engine(url, **kwargs)
+        self.engine: AsyncEngine = create_async_engine(engine_url, **kwargs)
         # Cached reads take their connections from a pool of their own. A request that holds
         # a connection (a write transaction) and then needs a cached row waits for the load;
         # were the load to queue for the same pool, a pool held by such requests would wait
         # on itself until its timeout. A load holds nothing while it waits, so its small
         # pool always drains.
         kwargs.update(pool_size=2, max_overflow=CACHE_LOADS - 2)
-        self.cache_engine: AsyncEngine = create_async_engine(url, **kwargs)
+        self.cache_engine: AsyncEngine = create_async_engine(engine_url, **kwargs)
         if self.is_sqlite:
             _tune_sqlite(self.engine.sync_engine, mmap_bytes)
             _tune_sqlite(self.cache_engine.sync_engine, mmap_bytes)
