@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import phonenumbers
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 
 from ...db.tables import accounts
 from ..clock import utcnow
@@ -127,8 +127,12 @@ async def create(
     return _row_to_account(row)
 
 
+_BY_ID = select(accounts).where(accounts.c.id == bindparam("account_id"))
+"""Built once (every request reads its account; see ``credentials._BY_HASH``)."""
+
+
 async def get(unit: Unit, account_id: int) -> Account:
-    row = (await unit.conn.execute(select(accounts).where(accounts.c.id == account_id))).one_or_none()
+    row = (await unit.conn.execute(_BY_ID, {"account_id": account_id})).one_or_none()
     if row is None:
         raise NotFound("Account not found")
     return _row_to_account(row)

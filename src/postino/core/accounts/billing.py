@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from ...db.prepared import Prepared, insert_row, param
 from ...db.tables import balances, ledger
@@ -44,15 +44,15 @@ def _check_product(product: str) -> None:
         raise InvalidInput(f"Unknown product {product!r}", field="product")
 
 
+_BALANCE = select(balances.c.amount, balances.c.expires_at).where(
+    balances.c.account_id == bindparam("account_id"), balances.c.product == bindparam("product")
+)
+"""Built once: MessaggiSMS answers every request with the account's credit."""
+
+
 async def balance(unit: Unit, account_id: int, product: str) -> Balance:
     _check_product(product)
-    row = (
-        await unit.conn.execute(
-            select(balances.c.amount, balances.c.expires_at).where(
-                balances.c.account_id == account_id, balances.c.product == product
-            )
-        )
-    ).one_or_none()
+    row = (await unit.conn.execute(_BALANCE, {"account_id": account_id, "product": product})).one_or_none()
     if row is None:
         return Balance(product, Decimal("0.0000"), None)
     return Balance(product, row.amount, row.expires_at)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, insert, or_, select, update
+from sqlalchemy import Connection, bindparam, insert, or_, select, update
 
 from ...db.prepared import Prepared, param
 from ...db.tables import credentials
@@ -114,15 +114,15 @@ async def issue(
     return Issued(_row(row), value)
 
 
+_BY_HASH = select(credentials).where(credentials.c.secret_hash == bindparam("secret_hash"))
+"""Built once: every authenticated request runs it, and building a statement costs more than running it."""
+
+
 async def resolve(unit: Unit, secret: str | None, kinds: tuple[str, ...]) -> Credential:
     """The live credential of one of ``kinds`` whose secret this is, else ``AuthError``."""
     if not secret:
         raise AuthError("Missing credential")
-    row = (
-        await unit.conn.execute(
-            select(credentials).where(credentials.c.secret_hash == secrets.hash_secret(secret.strip()))
-        )
-    ).one_or_none()
+    row = (await unit.conn.execute(_BY_HASH, {"secret_hash": secrets.hash_secret(secret.strip())})).one_or_none()
     if row is None or row.kind not in kinds or row.revoked_at is not None:
         raise AuthError("Invalid credential")
     if row.expires_at is not None and row.expires_at <= utcnow():
