@@ -30,10 +30,11 @@ from .settings import Settings
 
 APIS: tuple[ModuleType, ...] = (device_api, native_api, whatsapp_webhooks, web)
 """Postino's own HTTP APIs, the webhooks connectors receive, and the dashboard (last: its pages
-must not shadow an API); each module has a ``router``."""
+must not shadow an API); each module has a ``router``, a ``PathRouter`` (``http_paths``)."""
 
 DIALECTS: tuple[ModuleType, ...] = (sg24, messaggisms, nusasms, smsgate)
-"""The provider APIs; each module has a ``router`` and ``install(app)``. A new dialect is one line here."""
+"""The provider APIs; each module has a ``router`` (a ``PathRouter`` naming the path prefixes it
+serves) and ``install(app)``. A new dialect is one line here."""
 
 
 def install_listeners(core: Core) -> Core:

@@ -6,19 +6,20 @@ the app's field names and status codes.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import Depends, Request, Response
 
 from ..core.accounts import user_codes
 from ..core.devices import devices
 from ..core.devices import reports as device_reports
 from ..core.devices.devices import Device
 from ..core.messages import queue
+from ..http_paths import PathRouter
 from . import render
 from .auth import basic_account, core_of, current_device, device_or_none, registering_account
 from .errors import ApiError, DeviceRoute, json_response
 from .parse import iso, optional_str, parse_time, read_json
 
-router = APIRouter(prefix="/api/mobile/v1", tags=["device protocol"], route_class=DeviceRoute)
+router = PathRouter(prefix="/api/mobile/v1", tags=["device protocol"], route_class=DeviceRoute, paths=["/api/mobile/v1"])
 
 MAX_PULL = 100
 MAX_REPORTS = 1000

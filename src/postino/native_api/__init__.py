@@ -4,9 +4,8 @@ Authenticated with an account's bearer token (``Authorization: Bearer pst_…``)
 tokens the MessaggiSMS dialect uses; each account sees only its own objects.
 """
 
-from fastapi import APIRouter
-
 from ..http import ErrorFormat
+from ..http_paths import PathRouter
 from .campaigns import router as _campaigns
 from .common import problem
 from .connectors import router as _connectors
@@ -17,7 +16,7 @@ from .messages import router as _messages
 from .optouts import router as _optouts
 from .webhooks import router as _webhooks
 
-router = APIRouter()
+router = PathRouter(paths=["/api/v1"])
 router.include_router(_webhooks)
 router.include_router(_devices)
 router.include_router(_connectors)

@@ -5,12 +5,11 @@ with a token's; the pages live under ``/dashboard/`` (``/``, ``/login`` and ``/l
 besides) so no dialect's path is shadowed. Each module of ``pages`` is one page concept.
 """
 
-from fastapi import APIRouter
-
+from ..http_paths import PathRouter
 from . import errors, static_files
 from .pages import billing, campaigns, contacts, credentials, login, messages, operator, overview, phones, send, webhooks
 
-router = APIRouter(include_in_schema=False)
+router = PathRouter(include_in_schema=False, paths=["/", "/login", "/logout", "/dashboard"])
 for _page in (login, overview, messages, send, phones, contacts, campaigns, credentials, webhooks, billing, operator):
     router.include_router(_page.router)
 router.include_router(static_files.router)

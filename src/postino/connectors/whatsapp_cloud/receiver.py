@@ -14,7 +14,7 @@ import logging
 from typing import Any
 
 import orjson
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import PlainTextResponse
 
 from ...core.accounts import sealed
@@ -26,12 +26,13 @@ from ...core.routing import connectors as records
 from ...core.routing import whatsapp
 from ...core.service import Core, Unit
 from ...http import fits_int64
+from ...http_paths import PathRouter
 from . import media, webhook
 from .connector import KIND
 
 log = logging.getLogger("postino.connectors")
 
-router = APIRouter(tags=["connectors"])
+router = PathRouter(tags=["connectors"], paths=["/connectors"])
 ERRORS = ()
 """Meta reads only the status code: errors here are the framework's plain ones."""
 PATH = "/connectors/whatsapp/{connector_id}/webhook"

@@ -5,15 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import Response
 
+from ...http_paths import PathRouter
 from . import actions, tokens
 from .endpoint import MANAGE, Answer, Context, run
 from .errors import DELETE_ID_REQUIRED, NOT_FOUND, ApiError
 from .render import envelope
 
-router = APIRouter(tags=["MessaggiSMS"])
+router = PathRouter(tags=["MessaggiSMS"], paths=["/messages", "/tokens"])
 
 _RECIPIENT_SCHEMA: dict[str, Any] = {
     "type": "object",

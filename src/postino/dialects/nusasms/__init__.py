@@ -7,13 +7,14 @@ whose messages the ``nusasms_sandbox`` job of ``postino.wiring`` moves along.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from ...core.accounts import sandbox
 from ...core.messages import reports
 from ...core.service import Core
 from ...http import ErrorFormat
+from ...http_paths import PathRouter
 from . import json_api, push, sms
 from .render import Invalid, NusaError, error_response, json_api_problem, v3_problem
 
@@ -22,7 +23,7 @@ ERRORS = (
     ErrorFormat(("/api/v3", "/api/command"), v3_problem),
 )
 
-router = APIRouter()
+router = PathRouter(paths=["/nusasms_api/1.0", "/api/v3", "/api/command"])
 router.include_router(json_api.router)
 router.include_router(sms.router)
 

@@ -14,7 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import orjson
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import Response
 from starlette.datastructures import UploadFile
 
@@ -30,12 +30,13 @@ from ...core.messages import history, messages
 from ...core.net import media
 from ...core.service import Core, Unit
 from ...http import Problem, fits_int64
+from ...http_paths import PathRouter
 from . import dates, docs, render
 from .errors import LOGIN_WRONG, SAVED, TOKEN_WRONG, UNKNOWN_METHOD, Sg24Error
 from .orders import Orders, number_text
 from .params import Params, read
 
-router = APIRouter(tags=["SmsGateway24"])
+router = PathRouter(tags=["SmsGateway24"], paths=["/getdata"])
 
 Handler = Callable[[Core, Params], Awaitable[dict[str, Any]]]
 HANDLERS: dict[str, Handler] = {}

@@ -6,18 +6,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from starlette.responses import Response
 
 from ... import __version__
 from ...http import JSONResponse
+from ...http_paths import PathRouter
 from . import account, messages, tokens
 from .endpoint import run, run_plain
 
 PREFIXES = ("/3rdparty/v1", "/api/3rdparty/v1")
 SINGULAR = {"/messages": "/message", "/devices": "/device"}
 
-router = APIRouter(tags=["SMS Gate"])
+router = PathRouter(tags=["SMS Gate"], paths=PREFIXES)
 
 
 def route(method: str, path: str, summary: str, status_code: int = 200) -> Callable:
