@@ -360,6 +360,9 @@ class Simulator:
             loop.call_later(delay, self._due, item)
 
     def _due(self, item: Outbound) -> None:
+        if item.system_id == ANYONE and self.last_system_id is not None:
+            # asked for before any bind, due after one: the bind took the waiting ones already
+            item.system_id = self.last_system_id
         self.ready.setdefault(item.system_id, deque()).append(item)
         self._drain(item.system_id)
 
