@@ -18,15 +18,20 @@ from collections.abc import Iterable
 from typing import Any
 
 from fastapi import APIRouter
+from starlette._utils import get_route_path
 from starlette.routing import Match
 
 
 class PathRouter(APIRouter):
-    """An ``APIRouter`` whose routes all lie under ``paths`` (each a prefix; ``"/"`` is the root alone)."""
+    """An ``APIRouter`` whose routes all lie under ``paths`` (each a prefix; ``"/"`` is the root alone).
 
-    def __init__(self, *args: Any, paths: Iterable[str], **kwargs: Any) -> None:
+    Without ``paths``, the router's own ``prefix`` is the one.
+    """
+
+    def __init__(self, *args: Any, paths: Iterable[str] = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.path_prefixes: tuple[str, ...] = tuple(p.rstrip("/") for p in paths)
+        chosen = tuple(paths) or ((self.prefix,) if self.prefix else ())
+        self.path_prefixes: tuple[str, ...] = tuple(p.rstrip("/") for p in chosen)
         if not self.path_prefixes:
             raise ValueError("a PathRouter needs the prefixes of its paths")
 
@@ -41,15 +46,7 @@ class PathRouter(APIRouter):
         return False
 
     def matches(self, scope: Any) -> tuple[Match, Any]:
-        if scope.get("type") in ("http", "websocket") and not self.owns(_route_path(scope)):
+        # get_route_path: the path as the routes themselves match it (Starlette's, as FastAPI uses it)
+        if scope.get("type") in ("http", "websocket") and not self.owns(get_route_path(scope)):
             return Match.NONE, {}
         return super().matches(scope)
-
-
-def _route_path(scope: Any) -> str:
-    """The path the routes see: ``path`` without the ``root_path`` it is mounted under."""
-    path: str = scope.get("path", "")
-    root: str = scope.get("root_path", "")
-    if root and path.startswith(root):
-        return path[len(root):]
-    return path

@@ -19,7 +19,7 @@ from .auth import basic_account, core_of, current_device, device_or_none, regist
 from .errors import ApiError, DeviceRoute, json_response
 from .parse import iso, optional_str, parse_time, read_json
 
-router = PathRouter(prefix="/api/mobile/v1", tags=["device protocol"], route_class=DeviceRoute, paths=["/api/mobile/v1"])
+router = PathRouter(prefix="/api/mobile/v1", tags=["device protocol"], route_class=DeviceRoute)
 
 MAX_PULL = 100
 MAX_REPORTS = 1000
