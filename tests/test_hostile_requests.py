@@ -139,6 +139,15 @@ async def test_phone_api_deep_json(client, alice) -> None:  # noqa: ANN001
     assert set(answer.json()) == {"message"}
 
 
+@pytest.mark.parametrize("path", ["/api/v1/webhooks", "/api/v1/messages"])
+async def test_native_api_deep_json(client, core, alice, path) -> None:  # noqa: ANN001
+    h = {**bearer(alice.bearer_token), "content-type": "application/json"}
+    answer = await client.post(path, content=DEEP, headers=h)
+    assert answer.status_code == 400
+    assert answer.json() == {"error": {"code": "invalid_input", "message": "The request body nests too deep", "field": None}}
+    assert await count(core, webhooks) == 0 and await count(core, messages) == 0
+
+
 # --- 3. dates past year 9999 ----------------------------------------------------------
 
 

@@ -21,8 +21,7 @@ from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
 from .http import ErrorFormat, JSONResponse, Problem, crash
-
-TOO_DEEP = "The request body nests too deep"
+from .http_json import TOO_DEEP
 
 log = logging.getLogger("postino.http")
 
@@ -84,8 +83,8 @@ def install(app: FastAPI, formats: Sequence[ErrorFormat]) -> None:
             log.info("%s %s: the client went away before its request was read", request.method, request.url.path)
             return Response(status_code=400)
         if isinstance(exc, RecursionError):
-            # Only FastAPI's own JSON parsing of a body model gets here: the stdlib parser
-            # recurses once per nesting level. Every dialect reads its bodies itself.
+            # Bodies are measured before they are parsed (http_json); this is the last
+            # line for any other deep structure that reaches a recursive stdlib routine.
             problem = Problem(400, TOO_DEEP, query=query(request))
         else:
             problem = crash(request.method, request.url.path, exc)

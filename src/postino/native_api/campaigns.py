@@ -20,9 +20,10 @@ from ..core.errors import DomainError
 from ..core.messages.messages import MAX_BODY
 from ..core.service import Core, Unit
 from ..http import JSONResponse
+from ..http_json import MeasuredJSONRoute
 from .common import AuthHeader, auth, error, known_id
 
-router = APIRouter(prefix="/api/v1", tags=["campaigns"])
+router = APIRouter(prefix="/api/v1", tags=["campaigns"], route_class=MeasuredJSONRoute)
 
 
 class CampaignIn(BaseModel, extra="forbid"):

@@ -29,10 +29,11 @@ from ..core.routing.connectors import Connector
 from ..core.service import Core, Unit
 from ..dispatch.connectors import served
 from ..http import JSONResponse
+from ..http_json import MeasuredJSONRoute
 from ..settings import Settings
 from .common import AuthHeader, auth, error, known_id
 
-router = APIRouter(prefix="/api/v1", tags=["connectors"])
+router = APIRouter(prefix="/api/v1", tags=["connectors"], route_class=MeasuredJSONRoute)
 
 READ = "connectors:read"
 WRITE = "connectors:write"

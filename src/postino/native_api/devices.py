@@ -15,9 +15,10 @@ from ..core.devices.devices import Device
 from ..core.errors import DomainError, InvalidInput
 from ..core.service import Core
 from ..http import JSONResponse
+from ..http_json import MeasuredJSONRoute
 from .common import AuthHeader, auth, error, known_id
 
-router = APIRouter(prefix="/api/v1", tags=["devices"])
+router = APIRouter(prefix="/api/v1", tags=["devices"], route_class=MeasuredJSONRoute)
 
 MAX_DELAY = 3600
 

@@ -20,9 +20,10 @@ from ..core.contacts import contacts, imports, lists, sheets
 from ..core.errors import DomainError
 from ..core.service import Core
 from ..http import JSONResponse
+from ..http_json import MeasuredJSONRoute
 from .common import AuthHeader, auth, error, known_id
 
-router = APIRouter(prefix="/api/v1", tags=["contacts"])
+router = APIRouter(prefix="/api/v1", tags=["contacts"], route_class=MeasuredJSONRoute)
 
 
 class ListIn(BaseModel, extra="forbid"):

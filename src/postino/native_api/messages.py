@@ -22,9 +22,10 @@ from ..core.messages import listing, messages, numbers
 from ..core.routing import fallback
 from ..core.service import Core
 from ..http import JSONResponse
+from ..http_json import MeasuredJSONRoute
 from .common import AuthHeader, auth, error, known_id
 
-router = APIRouter(prefix="/api/v1", tags=["messages"])
+router = APIRouter(prefix="/api/v1", tags=["messages"], route_class=MeasuredJSONRoute)
 
 
 class Template(BaseModel, extra="forbid"):

@@ -20,9 +20,10 @@ from ..core.contacts import optouts
 from ..core.errors import DomainError, NotFound
 from ..core.service import Core
 from ..http import JSONResponse
+from ..http_json import MeasuredJSONRoute
 from .common import AuthHeader, auth, error
 
-router = APIRouter(prefix="/api/v1", tags=["opt-outs"])
+router = APIRouter(prefix="/api/v1", tags=["opt-outs"], route_class=MeasuredJSONRoute)
 
 COLUMNS = ("phone", "at", "channel", "source", "keyword", "message_id", "actor")
 HISTORY = ("id", "phone", "action", "at", "channel", "source", "keyword", "message_id", "actor")

@@ -16,9 +16,10 @@ from ..core.errors import DomainError
 from ..core.events import webhooks
 from ..core.service import Core
 from ..http import JSONResponse
+from ..http_json import MeasuredJSONRoute
 from .common import AuthHeader, auth, error, known_id
 
-router = APIRouter(prefix="/api/v1", tags=["webhooks"])
+router = APIRouter(prefix="/api/v1", tags=["webhooks"], route_class=MeasuredJSONRoute)
 
 
 class WebhookIn(BaseModel):

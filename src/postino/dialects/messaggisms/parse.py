@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from ...core.errors import InvalidInput
 from ...core.messages import numbers
 from ...http import fits_int64, storable
+from ...http_json import nests_deeper
 from .errors import INVALID_BODY, INVALID_PARAMETER, MISSING_PARAMETER, ApiError
 
 MAX_RECIPIENTS = 100_000
@@ -39,10 +40,10 @@ def json_body(raw: bytes) -> dict:
     text = raw.decode("utf-8", errors="replace").strip()
     if not text:
         return {}
+    if nests_deeper(text):
+        raise ApiError(400, INVALID_BODY, "The body nests too deep")
     try:
         value = json.loads(text)
-    except RecursionError:
-        raise ApiError(400, INVALID_BODY, "The body nests too deep") from None
     except ValueError:
         value = _form(text)
     if not isinstance(value, dict):

@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import Request
 
 from ...http import is_utf8, strings
+from ...http_json import loads, nests_deeper
 from .render import Invalid
 
 LIST_FIELDS = ("phone_numbers",)
@@ -24,10 +25,10 @@ class Malformed(Exception):
 
 
 def _loads(raw: str | bytes) -> Any:
-    """``json.loads``, refusing (``ValueError``) a string UTF-8 cannot carry: JSON may escape a
-    lone surrogate (``"\\ud800"``), which no database, log or answer can store. (The JSON
-    API's pydantic models refuse those themselves.)"""
-    data = json.loads(raw)
+    """``json.loads``, refusing (``ValueError``) a body that nests too deep, and a string UTF-8
+    cannot carry: JSON may escape a lone surrogate (``"\\ud800"``), which no database, log or
+    answer can store. (The JSON API's pydantic models refuse those themselves.)"""
+    data = loads(raw)
     if not all(is_utf8(text) for text in strings(data)):
         raise ValueError("a lone surrogate escape is no text")
     return data
@@ -60,8 +61,8 @@ async def json_api_body(request: Request) -> dict[str, Any]:
                 for value in values:
                     if value.strip().startswith("["):
                         try:
-                            items.extend(json.loads(value))
-                        except (ValueError, RecursionError, TypeError):
+                            items.extend(loads(value))
+                        except (ValueError, TypeError):
                             raise Invalid(
                                 [{"loc": ["body", key], "msg": "Invalid JSON list", "type": "value_error"}]
                             ) from None
@@ -74,12 +75,12 @@ async def json_api_body(request: Request) -> dict[str, Any]:
     raw = await request.body()
     if not raw.strip():
         return {}
+    if nests_deeper(raw):
+        raise Invalid([{"loc": ["body", 0], "msg": "JSON decode error: nested too deep", "type": "json_invalid"}])
     try:
         data = json.loads(raw)
     except ValueError as exc:
         raise Invalid([{"loc": ["body", 0], "msg": f"JSON decode error: {exc}", "type": "json_invalid"}]) from None
-    except RecursionError:
-        raise Invalid([{"loc": ["body", 0], "msg": "JSON decode error: nested too deep", "type": "json_invalid"}]) from None
     if not isinstance(data, dict):
         raise Invalid([{"loc": ["body"], "msg": "Input should be a valid dictionary", "type": "dict_type"}])
     return _storable(data)
@@ -99,7 +100,7 @@ async def v3_params(request: Request) -> dict[str, str]:
         elif kind == "application/json":
             try:
                 data = _loads(await request.body() or b"{}")
-            except (ValueError, RecursionError):
+            except ValueError:
                 raise Malformed() from None
             if not isinstance(data, dict):
                 raise Malformed()
