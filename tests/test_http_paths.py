@@ -30,6 +30,10 @@ def _included(app: Any) -> list[Any]:
     return [r.original_router for r in app.router.routes if getattr(r, "original_router", None) is not None]
 
 
+def _nested(router: Any) -> list[Any]:
+    return [r.original_router for r in router.routes if getattr(r, "original_router", None) is not None]
+
+
 @pytest.fixture
 def app(settings: Settings, core: Core):  # noqa: ANN201
     return create_app(settings, core)
@@ -44,6 +48,19 @@ def test_every_route_lies_under_its_routers_paths(app) -> None:  # noqa: ANN001
             sample = re.sub(r"\{[^}]+\}", "x1", route.path)
             assert router.owns(sample), (router.path_prefixes, route.path)
             assert router.owns(sample.rstrip("/") if sample.endswith("/") else sample + "/"), route.path
+
+
+def test_the_native_apis_resources_each_have_their_router() -> None:
+    from postino.native_api import router as native
+
+    resources = _nested(native)
+    assert len(resources) == 8 and all(isinstance(r, PathRouter) for r in resources)
+    for router in resources:
+        for route in _routes(router):
+            assert router.owns(re.sub(r"\{[^}]+\}", "x1", route.path)), (router.path_prefixes, route.path)
+    # one resource's paths are no other's: each request meets one resource router's routes
+    for router in resources:
+        assert [r for r in resources if any(r.owns(p) for p in router.path_prefixes)] == [router]
 
 
 def test_owns_is_a_prefix_of_whole_segments() -> None:
@@ -77,6 +94,8 @@ def tried(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         ("GET", "/nusasms_api/1.0/balance", 401, 12),  # NusaSMS: 149
         ("POST", "/3rdparty/v1/message", 401, 20),  # SMS Gate: 167
         ("GET", "/no/such/path", 404, 8),  # 430
+        ("POST", "/api/v1/messages", 422, 10),  # the native API: 83
+        ("GET", "/api/v1/optouts/settings", 401, 20),
     ],
 )
 async def test_a_request_is_tried_against_its_own_routers_routes_only(

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from pydantic import BaseModel, Field
 
 from ..core.accounts import accounts
@@ -21,9 +21,10 @@ from ..core.messages.messages import MAX_BODY
 from ..core.service import Core, Unit
 from ..http import JSONResponse
 from ..http_json import MeasuredJSONRoute
+from ..http_paths import PathRouter
 from .common import AuthHeader, auth, error, known_id
 
-router = APIRouter(prefix="/api/v1", tags=["campaigns"], route_class=MeasuredJSONRoute)
+router = PathRouter(prefix="/api/v1", tags=["campaigns"], route_class=MeasuredJSONRoute, paths=["/api/v1/campaigns"])
 
 
 class CampaignIn(BaseModel, extra="forbid"):

@@ -17,7 +17,7 @@ import asyncio
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Body, Request, Response
+from fastapi import Body, Request, Response
 from pydantic import BaseModel, Field, ValidationError
 
 from ..connectors.base import SettingsError
@@ -30,10 +30,13 @@ from ..core.service import Core, Unit
 from ..dispatch.connectors import served
 from ..http import JSONResponse
 from ..http_json import MeasuredJSONRoute
+from ..http_paths import PathRouter
 from ..settings import Settings
 from .common import AuthHeader, auth, error, known_id
 
-router = APIRouter(prefix="/api/v1", tags=["connectors"], route_class=MeasuredJSONRoute)
+router = PathRouter(
+    prefix="/api/v1", tags=["connectors"], route_class=MeasuredJSONRoute, paths=["/api/v1/connectors", "/api/v1/routes"]
+)
 
 READ = "connectors:read"
 WRITE = "connectors:write"

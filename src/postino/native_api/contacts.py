@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import Query, Request, Response
 from pydantic import BaseModel, Field
 
 from ..core.contacts import contacts
@@ -17,9 +17,10 @@ from ..core.errors import DomainError
 from ..core.service import Core
 from ..http import JSONResponse
 from ..http_json import MeasuredJSONRoute
+from ..http_paths import PathRouter
 from .common import AuthHeader, auth, error, known_id
 
-router = APIRouter(prefix="/api/v1", tags=["contacts"], route_class=MeasuredJSONRoute)
+router = PathRouter(prefix="/api/v1", tags=["contacts"], route_class=MeasuredJSONRoute, paths=["/api/v1/contacts"])
 
 
 class ContactIn(BaseModel, extra="forbid"):

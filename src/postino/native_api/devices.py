@@ -7,7 +7,7 @@ phone at once (``SettingsUpdated`` on its event stream).
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from ..core.devices import devices, presence
@@ -16,9 +16,10 @@ from ..core.errors import DomainError, InvalidInput
 from ..core.service import Core
 from ..http import JSONResponse
 from ..http_json import MeasuredJSONRoute
+from ..http_paths import PathRouter
 from .common import AuthHeader, auth, error, known_id
 
-router = APIRouter(prefix="/api/v1", tags=["devices"], route_class=MeasuredJSONRoute)
+router = PathRouter(prefix="/api/v1", tags=["devices"], route_class=MeasuredJSONRoute, paths=["/api/v1/devices"])
 
 MAX_DELAY = 3600
 

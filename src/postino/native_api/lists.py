@@ -12,7 +12,7 @@ import csv
 import io
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
+from fastapi import File, Form, Query, Request, Response, UploadFile
 from pydantic import BaseModel, Field
 
 from ..core.accounts import accounts
@@ -21,9 +21,10 @@ from ..core.errors import DomainError
 from ..core.service import Core
 from ..http import JSONResponse
 from ..http_json import MeasuredJSONRoute
+from ..http_paths import PathRouter
 from .common import AuthHeader, auth, error, known_id
 
-router = APIRouter(prefix="/api/v1", tags=["contacts"], route_class=MeasuredJSONRoute)
+router = PathRouter(prefix="/api/v1", tags=["contacts"], route_class=MeasuredJSONRoute, paths=["/api/v1/lists"])
 
 
 class ListIn(BaseModel, extra="forbid"):

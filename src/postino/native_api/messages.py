@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Request
+from fastapi import Body, Request
 from pydantic import BaseModel, Field, ValidationError
 
 from ..core.accounts import accounts
@@ -23,9 +23,10 @@ from ..core.routing import fallback
 from ..core.service import Core
 from ..http import JSONResponse
 from ..http_json import MeasuredJSONRoute
+from ..http_paths import PathRouter
 from .common import AuthHeader, auth, error, known_id
 
-router = APIRouter(prefix="/api/v1", tags=["messages"], route_class=MeasuredJSONRoute)
+router = PathRouter(prefix="/api/v1", tags=["messages"], route_class=MeasuredJSONRoute, paths=["/api/v1/messages"])
 
 
 class Template(BaseModel, extra="forbid"):

@@ -11,7 +11,7 @@ import csv
 import io
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import Query, Request, Response
 from pydantic import BaseModel, Field
 
 from ..core.accounts import accounts
@@ -21,9 +21,10 @@ from ..core.errors import DomainError, NotFound
 from ..core.service import Core
 from ..http import JSONResponse
 from ..http_json import MeasuredJSONRoute
+from ..http_paths import PathRouter
 from .common import AuthHeader, auth, error
 
-router = APIRouter(prefix="/api/v1", tags=["opt-outs"], route_class=MeasuredJSONRoute)
+router = PathRouter(prefix="/api/v1", tags=["opt-outs"], route_class=MeasuredJSONRoute, paths=["/api/v1/optouts"])
 
 COLUMNS = ("phone", "at", "channel", "source", "keyword", "message_id", "actor")
 HISTORY = ("id", "phone", "action", "at", "channel", "source", "keyword", "message_id", "actor")
