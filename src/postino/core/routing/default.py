@@ -48,6 +48,11 @@ async def plan(
     offline_after = unit.settings.offline_after_seconds
     online = [c for c in candidates if c[0].online(offline_after)]
     pool = online or candidates
+    if len(pool) == 1:
+        # One phone takes them all: its queue's length would choose nothing, and counting
+        # it reads every queued message's index entry (14 ms a send behind 100,000).
+        device, slot = pool[0]
+        return [Target(device.id, slot)] * count
     load = await devices_mod.queued_counts(unit, [d.id for d, _ in pool])
     targets: list[Target] = []
     for _ in range(count):
