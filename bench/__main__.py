@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import budget, campaign, figures, loadgen, services, statements
+from . import budget, campaign, figures, loadgen, routing, services, statements
 
 
 def machine() -> str:
@@ -45,9 +45,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, help="Length of each load run (default 10, --quick 5).")
     parser.add_argument("--fig8-seconds", type=float, default=300.0,
                         help="Length of figure 8's sustained load (default 5 minutes).")
-    parser.add_argument("--only", default="1,2,3,4,5,6,7,8,9,10",
+    parser.add_argument("--only", default="1,2,3,4,5,6,7,8,9,10,11",
                         help="Figures to run, e.g. 1,6 (9: the CPU budget of one accept, in-process; "
-                             "10: one statement on the async SQLite engine, in-process).")
+                             "10: one statement on the async SQLite engine, in-process; "
+                             "11: the default route behind a queue, in-process).")
     parser.add_argument("--keep", action="store_true", help="Keep the temporary folder (logs, database).")
     parser.add_argument("--workers", type=int, default=1,
                         help="With figure 1: also figure 1 on PostgreSQL at 1 and N processes (serve --workers N).")
@@ -104,6 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         bare.stop()
     stages = budget.run(work / "budget") if 9 in only else []
     trips = statements.run(work / "statements") if 10 in only else []
+    routed = routing.run(work / "routing") if 11 in only else []
     print()
     print(f"machine: {machine()}")
     print(f"command: {' '.join(['bench/run', *(argv if argv is not None else sys.argv[1:])])}")
@@ -115,6 +117,9 @@ def main(argv: list[str] | None = None) -> int:
         print("\n10. One statement on the async SQLite engine, one trip to its thread against SQLAlchemy's "
               "adapter (python -m bench.statements)")
         print(statements.table(trips))
+    if routed:
+        print("\n11. Default route of one message behind a queue, CPU per plan (python -m bench.routing)")
+        print(routing.table(routed))
     if not args.keep:
         import shutil
 

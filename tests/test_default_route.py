@@ -12,7 +12,8 @@ from postino.core.routing import default
 
 async def phone(core, account_id: int, name: str):  # noqa: ANN001, ANN201
     async with core.unit() as unit:
-        device, _token = await devices.register(unit, account_id, name=name, sim_cards=[{"slotIndex": 0, "simNumber": 1}])
+        device, _token = await devices.register(unit, account_id, name=name,
+                                                sim_cards=[{"slotIndex": 0, "simNumber": 1}])
     return device
 
 
@@ -44,8 +45,28 @@ async def test_the_least_queued_phone_is_chosen_and_a_batch_is_spread(core, alic
     idle = await phone(core, alice.id, "idle")
     await queue_for(core, alice.id, busy.id, 3)
     assert await targets(core, alice.id, 1) == [(idle.id, 0)]
-    # idle takes three to catch up, then they alternate (ties go to the lower id)
-    assert [d for d, _ in await targets(core, alice.id, 7)] == [idle.id] * 3 + [busy.id, idle.id, busy.id, idle.id]
+    # the first message counts as idle's (the counts are a second old at most, plus what
+    # was routed since): idle takes two more to catch up, then they alternate, ties to the lower id
+    assert [d for d, _ in await targets(core, alice.id, 7)] == [idle.id] * 2 + [busy.id, idle.id] * 2 + [busy.id]
+
+
+async def test_queue_lengths_are_read_again_after_a_second(core, alice, monkeypatch) -> None:  # noqa: ANN001
+    first = await phone(core, alice.id, "first")
+    second = await phone(core, alice.id, "second")
+    reads = []
+    original = devices.queued_counts
+
+    async def counted(unit, ids):  # noqa: ANN001, ANN202
+        reads.append(ids)
+        return await original(unit, ids)
+
+    monkeypatch.setattr(devices, "queued_counts", counted)
+    for _ in range(5):
+        await targets(core, alice.id, 1)
+    assert reads == [[first.id, second.id]]
+    core.cache.queue_lengths.clear()  # as a second later
+    await queue_for(core, alice.id, first.id, 4)
+    assert await targets(core, alice.id, 2) == [(second.id, 0)] * 2 and len(reads) == 2
 
 
 async def test_no_phone_with_the_channel_is_no_route(core, alice) -> None:  # noqa: ANN001

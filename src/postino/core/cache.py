@@ -107,6 +107,9 @@ class Caches:
         self.devices: TTLCache = TTLCache()  # (account id, device id) or ("token", token hash) -> Device
         self.routes: TTLCache = TTLCache()  # account id -> its routes, in order
         self.connectors: TTLCache = TTLCache(ttl=1.0)  # account id -> {id: Connector}: up/down is seen within a second
+        self.queue_lengths: TTLCache = TTLCache(ttl=1.0)
+        """Phones' ids -> {phone id: messages queued}, counted at most once a second and raised
+        by every message this process routes meanwhile (``routing.default``)."""
         self.route_turns: dict[int, dict[int, int]] = {}
         """Per route, each connector's running score of the smooth weighted round robin
         (``routing.routes.pick``): process-local, as exact splits need no coordination."""
