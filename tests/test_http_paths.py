@@ -26,12 +26,12 @@ def _routes(router: Any) -> Iterator[Any]:
             yield route
 
 
-def _included(app: Any) -> list[Any]:
-    return [r.original_router for r in app.router.routes if getattr(r, "original_router", None) is not None]
-
-
 def _nested(router: Any) -> list[Any]:
     return [r.original_router for r in router.routes if getattr(r, "original_router", None) is not None]
+
+
+def _included(app: Any) -> list[Any]:
+    return _nested(app.router)
 
 
 @pytest.fixture

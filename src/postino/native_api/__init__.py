@@ -7,7 +7,7 @@ tokens the MessaggiSMS dialect uses; each account sees only its own objects.
 from ..http import ErrorFormat
 from ..http_paths import PathRouter
 from .campaigns import router as _campaigns
-from .common import problem
+from .common import PREFIX, problem
 from .connectors import router as _connectors
 from .contacts import router as _contacts
 from .devices import router as _devices
@@ -16,7 +16,7 @@ from .messages import router as _messages
 from .optouts import router as _optouts
 from .webhooks import router as _webhooks
 
-router = PathRouter(paths=["/api/v1"])
+router = PathRouter(paths=[PREFIX])
 router.include_router(_webhooks)
 router.include_router(_devices)
 router.include_router(_connectors)
@@ -26,6 +26,6 @@ router.include_router(_campaigns)
 router.include_router(_optouts)
 router.include_router(_messages)
 
-ERRORS = (ErrorFormat(("/api/v1",), problem),)
+ERRORS = (ErrorFormat((PREFIX,), problem),)
 
 __all__ = ["ERRORS", "router"]

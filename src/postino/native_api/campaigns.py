@@ -20,11 +20,9 @@ from ..core.errors import DomainError
 from ..core.messages.messages import MAX_BODY
 from ..core.service import Core, Unit
 from ..http import JSONResponse
-from ..http_json import MeasuredJSONRoute
-from ..http_paths import PathRouter
-from .common import AuthHeader, auth, error, known_id
+from .common import AuthHeader, auth, error, known_id, resource_router
 
-router = PathRouter(prefix="/api/v1", tags=["campaigns"], route_class=MeasuredJSONRoute, paths=["/api/v1/campaigns"])
+router = resource_router("campaigns", tag="campaigns")
 
 
 class CampaignIn(BaseModel, extra="forbid"):

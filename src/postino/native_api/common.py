@@ -11,6 +11,18 @@ from ..core.accounts.credentials import Credential
 from ..core.errors import AuthError, Conflict, DomainError, Forbidden, NotFound
 from ..core.service import Core
 from ..http import JSONResponse, Problem, fits_int64
+from ..http_json import MeasuredJSONRoute
+from ..http_paths import PathRouter
+
+PREFIX = "/api/v1"
+
+
+def resource_router(*resources: str, tag: str) -> PathRouter:
+    """The router of one kind of object (``messages``): it refuses other paths at once, and
+    measures a JSON body's nesting before its model is parsed."""
+    return PathRouter(prefix=PREFIX, tags=[tag], route_class=MeasuredJSONRoute,
+                      paths=[f"{PREFIX}/{name}" for name in resources])
+
 
 _STATUS = {AuthError: 401, Forbidden: 403, NotFound: 404, Conflict: 409}
 

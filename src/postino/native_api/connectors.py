@@ -29,14 +29,10 @@ from ..core.routing.connectors import Connector
 from ..core.service import Core, Unit
 from ..dispatch.connectors import served
 from ..http import JSONResponse
-from ..http_json import MeasuredJSONRoute
-from ..http_paths import PathRouter
 from ..settings import Settings
-from .common import AuthHeader, auth, error, known_id
+from .common import AuthHeader, auth, error, known_id, resource_router
 
-router = PathRouter(
-    prefix="/api/v1", tags=["connectors"], route_class=MeasuredJSONRoute, paths=["/api/v1/connectors", "/api/v1/routes"]
-)
+router = resource_router("connectors", "routes", tag="connectors")
 
 READ = "connectors:read"
 WRITE = "connectors:write"

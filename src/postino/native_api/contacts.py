@@ -16,11 +16,9 @@ from ..core.contacts import contacts
 from ..core.errors import DomainError
 from ..core.service import Core
 from ..http import JSONResponse
-from ..http_json import MeasuredJSONRoute
-from ..http_paths import PathRouter
-from .common import AuthHeader, auth, error, known_id
+from .common import AuthHeader, auth, error, known_id, resource_router
 
-router = PathRouter(prefix="/api/v1", tags=["contacts"], route_class=MeasuredJSONRoute, paths=["/api/v1/contacts"])
+router = resource_router("contacts", tag="contacts")
 
 
 class ContactIn(BaseModel, extra="forbid"):

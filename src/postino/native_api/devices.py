@@ -15,11 +15,9 @@ from ..core.devices.devices import Device
 from ..core.errors import DomainError, InvalidInput
 from ..core.service import Core
 from ..http import JSONResponse
-from ..http_json import MeasuredJSONRoute
-from ..http_paths import PathRouter
-from .common import AuthHeader, auth, error, known_id
+from .common import AuthHeader, auth, error, known_id, resource_router
 
-router = PathRouter(prefix="/api/v1", tags=["devices"], route_class=MeasuredJSONRoute, paths=["/api/v1/devices"])
+router = resource_router("devices", tag="devices")
 
 MAX_DELAY = 3600
 

@@ -20,11 +20,9 @@ from ..core.contacts import contacts, imports, lists, sheets
 from ..core.errors import DomainError
 from ..core.service import Core
 from ..http import JSONResponse
-from ..http_json import MeasuredJSONRoute
-from ..http_paths import PathRouter
-from .common import AuthHeader, auth, error, known_id
+from .common import AuthHeader, auth, error, known_id, resource_router
 
-router = PathRouter(prefix="/api/v1", tags=["contacts"], route_class=MeasuredJSONRoute, paths=["/api/v1/lists"])
+router = resource_router("lists", tag="contacts")
 
 
 class ListIn(BaseModel, extra="forbid"):

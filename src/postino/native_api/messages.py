@@ -22,11 +22,9 @@ from ..core.messages import listing, messages, numbers
 from ..core.routing import fallback
 from ..core.service import Core
 from ..http import JSONResponse
-from ..http_json import MeasuredJSONRoute
-from ..http_paths import PathRouter
-from .common import AuthHeader, auth, error, known_id
+from .common import AuthHeader, auth, error, known_id, resource_router
 
-router = PathRouter(prefix="/api/v1", tags=["messages"], route_class=MeasuredJSONRoute, paths=["/api/v1/messages"])
+router = resource_router("messages", tag="messages")
 
 
 class Template(BaseModel, extra="forbid"):

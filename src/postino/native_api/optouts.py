@@ -20,11 +20,9 @@ from ..core.contacts import optouts
 from ..core.errors import DomainError, NotFound
 from ..core.service import Core
 from ..http import JSONResponse
-from ..http_json import MeasuredJSONRoute
-from ..http_paths import PathRouter
-from .common import AuthHeader, auth, error
+from .common import AuthHeader, auth, error, resource_router
 
-router = PathRouter(prefix="/api/v1", tags=["opt-outs"], route_class=MeasuredJSONRoute, paths=["/api/v1/optouts"])
+router = resource_router("optouts", tag="opt-outs")
 
 COLUMNS = ("phone", "at", "channel", "source", "keyword", "message_id", "actor")
 HISTORY = ("id", "phone", "action", "at", "channel", "source", "keyword", "message_id", "actor")

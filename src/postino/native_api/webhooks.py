@@ -16,11 +16,9 @@ from ..core.errors import DomainError
 from ..core.events import webhooks
 from ..core.service import Core
 from ..http import JSONResponse
-from ..http_json import MeasuredJSONRoute
-from ..http_paths import PathRouter
-from .common import AuthHeader, auth, error, known_id
+from .common import AuthHeader, auth, error, known_id, resource_router
 
-router = PathRouter(prefix="/api/v1", tags=["webhooks"], route_class=MeasuredJSONRoute, paths=["/api/v1/webhooks"])
+router = resource_router("webhooks", tag="webhooks")
 
 
 class WebhookIn(BaseModel):

@@ -49,14 +49,12 @@ async def plan(
     offline_after = unit.settings.offline_after_seconds
     online = [c for c in candidates if c[0].online(offline_after)]
     pool = online or candidates
+    # Counting a queue reads each of its messages' index entries (12-14 ms behind 100,000,
+    # bench/routing.py): one phone takes them all uncounted, and several phones' counts are
+    # read at most once a second, with what is routed meanwhile added to them here.
     if len(pool) == 1:
-        # One phone takes them all: its queue's length would choose nothing, and counting
-        # it reads every queued message's index entry (14 ms a send behind 100,000).
         device, slot = pool[0]
         return [Target(device.id, slot)] * count
-    # Counting a queue reads each of its messages' index entries (12 ms for two phones behind
-    # 100,000): the counts are read at most once a second, and what is routed meanwhile is
-    # added to them here (bench/routing.py).
     key = tuple(d.id for d, _ in pool)
     load = unit.core.cache.queue_lengths.get(key)
     if load is None:

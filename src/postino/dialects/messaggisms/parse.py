@@ -37,11 +37,11 @@ def invalid(message: str) -> ApiError:
 
 def json_body(raw: bytes) -> dict:
     """The request's JSON object; a real form body (``a=1&b=2``) is read as its fields."""
+    if nests_deeper(raw):
+        raise ApiError(400, INVALID_BODY, "The body nests too deep")
     text = raw.decode("utf-8", errors="replace").strip()
     if not text:
         return {}
-    if nests_deeper(text):
-        raise ApiError(400, INVALID_BODY, "The body nests too deep")
     try:
         value = json.loads(text)
     except ValueError:
